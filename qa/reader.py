@@ -1,0 +1,230 @@
+"""The extractive reader: marks the answer span in passages, or declines.
+
+Decoding is ours (transformers 5 has no question-answering pipeline): every window of every passage
+goes through the model in one padded batch; a span's raw score is ``start_logit + end_logit`` minus
+the same window's no-answer score (``<s>``), which makes spans comparable across windows and
+passages. A logistic calibration fitted on validation data turns that margin into a probability of
+being right; spans below the tuned threshold are declined.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .errors import ModelError, QuestionError
+from .settings import BUNDLED_EMBEDDER, DEFAULT_READER, Settings
+from .types import Answer, Passage
+
+WEIGHTS = "reader.safetensors"
+META = "reader.json"
+MAX_QUESTION_TOKENS = 64
+_STRIP = " \t\n,.;:!?\"'“”‘’«»–—-"
+
+
+def sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, x))))
+
+
+def snap_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """Widen to whole words, then drop surrounding spaces, punctuation and unbalanced brackets."""
+    while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
+        start -= 1
+    while end < len(text) and text[end].isalnum() and text[end - 1].isalnum():
+        end += 1
+    changed = True
+    while changed and start < end:
+        changed = False
+        span = text[start:end]
+        if span[0] in _STRIP:
+            start, changed = start + 1, True
+        elif span[-1] in _STRIP:
+            end, changed = end - 1, True
+        elif span[0] == "(" and (")" not in span or (span[-1] == ")" and span.count("(") == 1)):
+            start, changed = start + 1, True
+        elif span[-1] == ")" and "(" not in span:
+            end, changed = end - 1, True
+    return start, end
+
+
+@dataclass
+class _Window:
+    passage: int
+    offsets: list[tuple[int, int] | None]
+
+
+class Reader:
+    """A span-extraction model plus its calibration; ``read`` answers from one context."""
+
+    def __init__(self, model: torch.nn.Module, tokenizer, *, scale: float = 1.0, bias: float = 0.0,
+                 threshold: float = 0.5, name: str = "reader") -> None:
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.scale, self.bias, self.threshold, self.name = scale, bias, threshold, name
+
+    @classmethod
+    def default(cls) -> Reader:
+        return load_reader(str(DEFAULT_READER))
+
+    # -- public -------------------------------------------------------------------------------
+    def read(self, question: str, context: str, settings: Settings | None = None) -> Answer:
+        """Answer ``question`` from ``context``; offsets are into ``context``."""
+        passage = Passage(context, 0, len(context), 1.0, 0)
+        return self.read_passages(question, context, [passage], settings or Settings())
+
+    def read_passages(self, question: str, article: str, passages: list[Passage],
+                      settings: Settings) -> Answer:
+        """Best span over several passages of ``article`` (offsets into ``article``)."""
+        question = self._cap_question(question)
+        candidates = self.candidates(question, passages, settings)
+        threshold = self.threshold if settings.no_answer_threshold is None else settings.no_answer_threshold
+        distinct: list[Answer] = []
+        for prob, a, b, pi in candidates:
+            s, e = passages[pi].start + a, passages[pi].start + b
+            if any(s < x.end and x.start < e for x in distinct):
+                continue
+            distinct.append(Answer(article[s:e], prob, s, e, passages[pi]))
+            if len(distinct) > settings.n_alternatives:
+                break
+        if not distinct or distinct[0].score < threshold:
+            best = distinct[0].score if distinct else 0.0
+            hint = distinct[0].passage if distinct else (passages[0] if passages else None)
+            return Answer(None, 1.0 - best, passage=hint, alternatives=distinct[: settings.n_alternatives],
+                          no_answer_score=1.0 - best)
+        top = distinct[0]
+        return Answer(top.text, top.score, top.start, top.end, top.passage, distinct[1 : settings.n_alternatives + 1],
+                      1.0 - top.score)
+
+    # -- internals ----------------------------------------------------------------------------
+    def _cap_question(self, question: str) -> str:
+        if not question.strip():
+            raise QuestionError("the question is empty: type a question about the article")
+        enc = self.tokenizer(question, add_special_tokens=False, return_offsets_mapping=True,
+                             truncation=True, max_length=MAX_QUESTION_TOKENS)
+        return question[: enc["offset_mapping"][-1][1]] if enc["offset_mapping"] else question
+
+    def margins(self, question: str, passages: list[Passage], settings: Settings
+                ) -> list[tuple[float, int, int, int]]:
+        """Raw candidates ``(span score - window no-answer score, start, end, passage)``, best first."""
+        if not passages:
+            return []
+        enc = self.tokenizer([question] * len(passages), [p.text for p in passages], truncation="only_second",
+                             max_length=settings.window_tokens, stride=settings.window_stride,
+                             return_overflowing_tokens=True, return_offsets_mapping=True,
+                             padding=True, return_tensors="pt")
+        windows = []
+        for w in range(enc["input_ids"].shape[0]):
+            seq = enc.sequence_ids(w)
+            offs = [tuple(o) if seq[i] == 1 else None for i, o in enumerate(enc["offset_mapping"][w].tolist())]
+            windows.append(_Window(int(enc["overflow_to_sample_mapping"][w]), offs))  # type: ignore[arg-type]
+        with torch.inference_mode():
+            out = self.model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])
+        starts, ends = out.start_logits.float().numpy(), out.end_logits.float().numpy()
+        best: dict[tuple[int, int, int], float] = {}
+        n_best = 20
+        for w, win in enumerate(windows):
+            valid = np.array([o is not None for o in win.offsets])
+            s_log = np.where(valid, starts[w], -np.inf)
+            e_log = np.where(valid, ends[w], -np.inf)
+            null = float(starts[w][0] + ends[w][0])
+            for i in np.argsort(-s_log)[:n_best]:
+                if not valid[i]:
+                    break
+                for j in np.argsort(-e_log)[:n_best]:
+                    if not valid[j]:
+                        break
+                    if j < i or j - i + 1 > settings.max_answer_tokens:
+                        continue
+                    a, b = win.offsets[i][0], win.offsets[j][1]  # type: ignore[index]
+                    a, b = snap_span(passages[win.passage].text, a, b)
+                    if a >= b:
+                        continue
+                    key = (win.passage, a, b)
+                    score = float(s_log[i] + e_log[j]) - null
+                    if score > best.get(key, -np.inf):
+                        best[key] = score
+        ranked = sorted(((m, a, b, p) for (p, a, b), m in best.items()), key=lambda c: -c[0])
+        return ranked
+
+    def candidates(self, question: str, passages: list[Passage], settings: Settings
+                   ) -> list[tuple[float, int, int, int]]:
+        """Calibrated candidates ``(probability, start, end, passage)``, best first.
+
+        Retrieval breaks near-ties only: a strong span in the third passage still beats a weak one
+        in the first (``passage.score`` shares of the best passage add at most 0.05).
+        """
+        top_retrieval = max((p.score for p in passages), default=0.0) or 1.0
+        out = []
+        for margin, a, b, pi in self.margins(question, passages, settings):
+            prob = sigmoid(self.scale * margin + self.bias)
+            prior = 0.05 * max(0.0, passages[pi].score) / top_retrieval if len(passages) > 1 else 0.0
+            out.append((prob, prior, a, b, pi))
+        out.sort(key=lambda c: -(c[0] + c[1]))
+        return [(prob, a, b, pi) for prob, _, a, b, pi in out]
+
+
+def sha256_file(path: Path) -> str:
+    from .store import sha256_file as _sha
+
+    return _sha(path)
+
+
+def assemble(base_dir: str, weights: Path | None) -> tuple[torch.nn.Module, object]:
+    """The QA model: the base encoder (word embeddings included) with the shipped layers on top."""
+    from safetensors.torch import load_file
+    from transformers import AutoConfig, AutoModelForQuestionAnswering, AutoTokenizer
+
+    config = AutoConfig.from_pretrained(base_dir)
+    model = AutoModelForQuestionAnswering.from_config(config)
+    base = load_file(str(Path(base_dir) / "model.safetensors"))
+    model.bert.load_state_dict({k: v for k, v in base.items() if not k.startswith("pooler.")}, strict=False)
+    if weights is not None:
+        shipped = {k: v.float() for k, v in load_file(str(weights)).items()}
+        missing = set(model.state_dict()) - set(shipped) - {k for k in model.state_dict() if "word_embeddings" in k}
+        if missing:
+            raise ModelError(f"{weights} lacks {len(missing)} tensors (e.g. {sorted(missing)[0]}); re-export it")
+        model.load_state_dict(shipped, strict=False)
+    return model.eval(), AutoTokenizer.from_pretrained(base_dir)
+
+
+@functools.lru_cache(maxsize=2)
+def load_reader(name: str = str(DEFAULT_READER)) -> Reader:
+    """Load a shipped reader directory (base + weights, checksum-verified) or any HF QA model."""
+    from .embedder import resolve_model_path
+
+    path = Path(name)
+    meta_path = path / META
+    if meta_path.is_file():
+        meta = json.loads(meta_path.read_text())
+        weights = path / WEIGHTS
+        if not weights.is_file():
+            raise ModelError(f"reader weights missing: {weights}. Restore them with `git checkout -- {weights}` "
+                             "or retrain with `python -m qa.train` and `python -m qa.export`.")
+        digest = sha256_file(weights)
+        if digest != meta["sha256"]:
+            raise ModelError(f"reader weights {weights} are corrupt (SHA-256 {digest[:12]}... expected "
+                             f"{meta['sha256'][:12]}...). Restore them with `git checkout -- {weights}`.")
+        model, tok = assemble(resolve_model_path(meta.get("base", BUNDLED_EMBEDDER)), weights)
+        cal = meta["calibration"]
+        return Reader(model, tok, scale=cal["scale"], bias=cal["bias"], threshold=meta["threshold"],
+                      name=f"{path.name}@{digest[:12]}")
+    try:
+        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+        model = AutoModelForQuestionAnswering.from_pretrained(name)
+        tok = AutoTokenizer.from_pretrained(name)
+    except Exception as exc:  # noqa: BLE001
+        raise ModelError(f"cannot load reader {name!r} ({type(exc).__name__}: {exc}). Give the shipped reader "
+                         f"directory ({DEFAULT_READER}) or a local question-answering model directory.") from exc
+    return Reader(model, tok, scale=0.5, bias=0.0, threshold=0.5, name=name)
+
+
+def fingerprint_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

@@ -1,0 +1,80 @@
+"""Reading articles from files and light text normalisation (pure functions)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import Path
+
+from .errors import ArticleError, QuestionError
+
+MAX_ARTICLE_BYTES = 20 * 1024 * 1024
+HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
+TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text", ""}
+
+
+def decode(data: bytes, name: str = "article") -> str:
+    """Decode UTF-8 (or UTF-16 with a BOM); refuse binary data with a message saying what to do."""
+    if data.startswith(b"%PDF"):
+        raise ArticleError(f"{name} is a PDF file, not text: copy its text into a .txt file first")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise ArticleError(f"{name}: broken UTF-16 text ({exc})") from exc
+    if b"\x00" in data[:8192]:
+        raise ArticleError(f"{name} looks like a binary file (it contains NUL bytes), not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ArticleError(
+            f"{name} is not UTF-8 text (byte {exc.start} cannot be decoded): save it as UTF-8 and try again"
+        ) from exc
+
+
+def clean_article(text: str) -> str:
+    """Unify line ends and drop control characters, so offsets are stable across platforms."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc")
+    if not text.strip():
+        raise ArticleError("the article is empty (no text after reading it)")
+    return text
+
+
+def html_to_text(html: str) -> tuple[str | None, str]:
+    """Main text and title of an HTML page (boilerplate such as menus and footers removed)."""
+    import trafilatura
+
+    doc = trafilatura.bare_extraction(html, include_comments=False, include_tables=True, with_metadata=True)
+    title = getattr(doc, "title", None) if doc is not None else None
+    text = getattr(doc, "text", None) if doc is not None else None
+    if not text or not text.strip():
+        raise ArticleError("no main text found in the HTML page")
+    return title, text
+
+
+def read_article(path: str | Path) -> tuple[str | None, str]:
+    """Return ``(title, text)`` of a .txt, .md or .html file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ArticleError(f"article file not found: {path}")
+    size = path.stat().st_size
+    if size > MAX_ARTICLE_BYTES:
+        raise ArticleError(f"{path.name} is {size / 1e6:.1f} MB; the limit is {MAX_ARTICLE_BYTES // 2**20} MB")
+    text = decode(path.read_bytes(), path.name)
+    suffix = path.suffix.lower()
+    if suffix in HTML_SUFFIXES or (suffix not in TEXT_SUFFIXES and re.match(r"\s*<(!doctype|html)", text, re.I)):
+        title, text = html_to_text(text)
+        return title, clean_article(text)
+    return None, clean_article(text)
+
+
+def clean_question(question: str, max_chars: int) -> str:
+    """Collapse whitespace, drop control characters and cap the length the model will see."""
+    if not isinstance(question, str):
+        raise QuestionError("the question must be text")
+    text = "".join(c if unicodedata.category(c) != "Cc" else " " for c in question)
+    text = " ".join(text.split())
+    if not text:
+        raise QuestionError("the question is empty: type a question about the article")
+    return text[:max_chars]

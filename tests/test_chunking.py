@@ -1,0 +1,73 @@
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qa.chunking import chunk, split_sentences
+
+TRICKY = (
+    "Kepala Kanwil, R. Natanegara Kartika Purnama, hadir pada Rabu (8/1/2025). Dr. Budi dan Pj Gubernur "
+    "membuka acara No. 3 dengan anggaran Rp 1.5 miliar. Inflasi naik 2.5 persen. “Kami bangga. Sangat "
+    "bangga,” ujar Drs. H. Ahmad. Acara selesai pukul 12.30 WIB!"
+)
+
+
+def sentences(text: str) -> list[str]:
+    return [text[a:b] for a, b in split_sentences(text)]
+
+
+def test_no_break_at_abbreviations_initials_dates_decimals_quotes():
+    got = sentences(TRICKY)
+    assert got == [
+        "Kepala Kanwil, R. Natanegara Kartika Purnama, hadir pada Rabu (8/1/2025).",
+        "Dr. Budi dan Pj Gubernur membuka acara No. 3 dengan anggaran Rp 1.5 miliar.",
+        "Inflasi naik 2.5 persen.",
+        "“Kami bangga. Sangat bangga,” ujar Drs. H. Ahmad.",
+        "Acara selesai pukul 12.30 WIB!",
+    ]
+
+
+def test_sentence_ends_are_found():
+    assert sentences("Satu dua. Tiga empat? Lima! “Enam.” Tujuh.") == ["Satu dua.", "Tiga empat?", "Lima!",
+                                                                       "“Enam.”", "Tujuh."]
+
+
+def test_lines_always_split():
+    assert sentences("Judul berita\n\nIsi paragraf pertama.\nParagraf kedua") == [
+        "Judul berita", "Isi paragraf pertama.", "Paragraf kedua"]
+
+
+def test_bundled_article_chunks(article):
+    spans = chunk(article, 400, 1)
+    assert 5 <= len(spans) <= 30
+    assert all(b - a <= 400 for a, b in spans)
+    covered = "".join(article[a:b] for a, b in spans)
+    for word in article.split():
+        assert word in covered
+    # passages start at sentence starts (never mid-initial like "Natanegara" after "R.")
+    assert not any(article[a:b].startswith("Natanegara") for a, b in spans)
+
+
+def test_overlap_repeats_sentences():
+    text = " ".join(f"Kalimat nomor {i} ada di sini." for i in range(20))
+    no, one = chunk(text, 120, 0), chunk(text, 120, 1)
+    assert len(one) > len(no)
+    assert all(one[i + 1][0] < one[i][1] for i in range(len(one) - 1))
+
+
+def test_long_sentence_is_split_at_spaces():
+    text = "kata " * 300
+    spans = chunk(text, 100, 0)
+    assert all(b - a <= 100 for a, b in spans)
+    assert all(not text[a:b].startswith(" ") and not text[a:b].endswith(" ") for a, b in spans)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(list("ab .!?\n“”\"()R1/,") + ["Dr. ", "Pj ", " A. ", "8/1/2025", "\r", "\t"]),
+                max_size=150).map("".join),
+       st.integers(min_value=5, max_value=200), st.integers(min_value=0, max_value=3))
+def test_offsets_always_map_back(text, size, overlap):
+    for a, b in chunk(text, size, overlap):
+        assert 0 <= a < b <= len(text)
+        piece = text[a:b]
+        assert piece == piece.strip() and piece
+    for a, b in split_sentences(text):
+        assert text[a:b].strip() == text[a:b]

