@@ -94,11 +94,16 @@ def _split_long(text: str, span: Span, max_chars: int) -> list[Span]:
     return out
 
 
+def _blank_line(text: str, a: int, b: int) -> bool:
+    """A blank line separates documents or sections: passages never cross one."""
+    return text.count("\n", a, b) >= 2
+
+
 def chunk(text: str, max_chars: int = 400, overlap: int = 1) -> list[Span]:
     """Pack whole sentences into passages of at most ``max_chars`` characters.
 
     Consecutive passages share ``overlap`` sentences, so an answer that needs the previous sentence
-    for context is still found whole in one passage.
+    for context is still found whole in one passage. Passages never cross a blank line.
     """
     if max_chars < 1 or overlap < 0:
         raise ValueError("max_chars must be >= 1 and overlap >= 0")
@@ -109,10 +114,11 @@ def chunk(text: str, max_chars: int = 400, overlap: int = 1) -> list[Span]:
     i = 0
     while i < len(sentences):
         j = i + 1
-        while j < len(sentences) and sentences[j][1] - sentences[i][0] <= max_chars:
+        while (j < len(sentences) and sentences[j][1] - sentences[i][0] <= max_chars
+               and not _blank_line(text, sentences[j - 1][1], sentences[j][0])):
             j += 1
         passages.append((sentences[i][0], sentences[j - 1][1]))
         if j >= len(sentences):
             break
-        i = max(i + 1, j - overlap)
+        i = j if _blank_line(text, sentences[j - 1][1], sentences[j][0]) else max(i + 1, j - overlap)
     return passages

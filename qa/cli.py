@@ -43,15 +43,6 @@ def _load(path: str | None) -> Any:
     return ArticleQA.from_file(path) if path else ArticleQA.default()
 
 
-def _sentence(article: str, start: int, end: int) -> str:
-    from .chunking import split_sentences
-
-    for a, b in split_sentences(article):
-        if a <= start < b:
-            return article[a:max(b, end)]
-    return article[start:end]
-
-
 def run(args: argparse.Namespace) -> int:
     qa = _load(args.article)
     if args.command == "index":
@@ -71,14 +62,15 @@ def run(args: argparse.Namespace) -> int:
     answer = qa.ask(args.question, k=args.top_k)
     if args.json:
         data = asdict(answer)
-        data["source_sentence"] = _sentence(qa.article, answer.start, answer.end) if answer.text else None
+        data["source_sentence"] = qa.article[slice(*qa.sentence_at(answer.start, answer.end))] if answer.text else None
         print(json.dumps(data, ensure_ascii=False, indent=2))
     elif answer.text is None:
         print(f"Tidak ada jawaban di artikel (yakin {answer.score:.0%}).")
         if answer.passage:
             print(f"Bagian terdekat: {answer.passage.text}")
     else:
-        print(f"Jawaban: {answer.text}\nSkor: {answer.score:.2f}\nSumber: {_sentence(qa.article, answer.start, answer.end)}")
+        source = qa.article[slice(*qa.sentence_at(answer.start, answer.end))]
+        print(f"Jawaban: {answer.text}\nSkor: {answer.score:.2f}\nSumber: {source}")
     return 0
 
 

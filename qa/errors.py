@@ -6,7 +6,15 @@ class QAError(Exception):
 
 
 class ArticleError(QAError):
-    """The article is missing, empty, binary or not decodable."""
+    """The article is missing, empty, binary or not decodable.
+
+    ``reason`` is a stable code (missing, empty, binary, pdf, encoding, no_text, too_large) that user
+    interfaces translate into their own language.
+    """
+
+    def __init__(self, message: str, reason: str = "unreadable") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class QuestionError(QAError):

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import store
-from .chunking import chunk
+from .chunking import chunk, split_sentences
 from .embedder import Embedder, load_embedder
 from .errors import ArticleError, QAError
 from .retrieval import BM25Index, DenseIndex, HybridRetriever
@@ -62,15 +62,16 @@ class ArticleQA:
         return cls(DEFAULT_ARTICLE.read_text(encoding="utf-8"), title=None, settings=s, index_dir=index_dir)
 
     @classmethod
-    def from_text(cls, text: str, title: str | None = None, **settings: Any) -> ArticleQA:
-        extra = {k: settings.pop(k) for k in ("embedder_instance", "reader_instance", "progress") if k in settings}
-        return cls(text, title, Settings().with_overrides(**settings), embedder=extra.get("embedder_instance"),
-                   reader=extra.get("reader_instance"), progress=extra.get("progress"))
+    def from_text(cls, text: str, title: str | None = None, *, progress: Progress | None = None,
+                  **settings: Any) -> ArticleQA:
+        """Any article text; ``settings`` override fields of :class:`Settings`."""
+        return cls(text, title, Settings().with_overrides(**settings), progress=progress)
 
     @classmethod
-    def from_file(cls, path: str | Path, **settings: Any) -> ArticleQA:
+    def from_file(cls, path: str | Path, *, progress: Progress | None = None, **settings: Any) -> ArticleQA:
+        """A .txt, .md or .html file (HTML: main text and title extracted)."""
         title, text = read_article(path)
-        return cls.from_text(text, title=title, **settings)
+        return cls.from_text(text, title=title, progress=progress, **settings)
 
     # -- index --------------------------------------------------------------------------------
     def _manifest(self) -> dict[str, Any]:
@@ -91,7 +92,7 @@ class ArticleQA:
             log.warning("index at %s does not match its passages; rebuilding", self.index_dir)
         spans = chunk(self.article, self.settings.chunk_chars, self.settings.chunk_overlap)
         if not spans:
-            raise ArticleError("the article has no text to index")
+            raise ArticleError("the article has no text to index", "empty")
         passages = [Passage(self.article[a:b], a, b, 0.0, i) for i, (a, b) in enumerate(spans)]
         if progress:
             progress(0.0, f"Mengindeks {len(passages)} bagian artikel")
@@ -109,16 +110,29 @@ class ArticleQA:
         return passages, dense
 
     # -- querying -----------------------------------------------------------------------------
-    def retrieve(self, question: str, k: int | None = None, mode: str = "hybrid") -> list[Passage]:
-        """The ``k`` passages most likely to hold the answer, best first (``mode``: hybrid, dense, bm25)."""
+    def retrieve(self, question: str, k: int | None = None, mode: str = "hybrid",
+                 context: str | None = None) -> list[Passage]:
+        """The ``k`` passages most likely to hold the answer, best first (``mode``: hybrid, dense, bm25).
+
+        ``context`` (e.g. the previous turn of a conversation) is added to the search query only.
+        """
         if mode not in ("hybrid", "dense", "bm25"):
             raise QAError(f"unknown retrieval mode {mode!r}: use hybrid, dense or bm25")
         q = clean_question(question, self.settings.max_question_chars)
+        if context and context.strip():
+            q = clean_question(f"{context} {q}", 2 * self.settings.max_question_chars)
         k = max(1, k or self.settings.top_k)
         vector = self.embedder.encode_queries([q])[0]
         hits = self.retriever.search(vector, q, k, mode)
         return [Passage(self.passages[h.index].text, self.passages[h.index].start, self.passages[h.index].end,
                         h.score, h.index) for h in hits]
+
+    def sentence_at(self, start: int, end: int) -> tuple[int, int]:
+        """Offsets of the sentence(s) of the article that contain ``[start, end)``."""
+        spans = split_sentences(self.article)
+        first = next((a for a, b in spans if a <= start < b), start)
+        last = next((b for a, b in spans if a < end <= b), end)
+        return first, max(last, end)
 
     @property
     def reader(self) -> Reader:
@@ -128,9 +142,12 @@ class ArticleQA:
             self._reader = load_reader(self.settings.reader)
         return self._reader
 
-    def ask(self, question: str, k: int | None = None) -> Answer:
-        """Answer from the article; ``Answer.text`` is None when the article does not say."""
-        passages = self.retrieve(question, k)
+    def ask(self, question: str, k: int | None = None, context: str | None = None) -> Answer:
+        """Answer from the article; ``Answer.text`` is None when the article does not say.
+
+        ``context`` steers retrieval for follow-up questions (see :mod:`qa.conversation`).
+        """
+        passages = self.retrieve(question, k, context=context)
         q = clean_question(question, self.settings.max_question_chars)
         return self.reader.read_passages(q, self.article, passages, self.settings)
 

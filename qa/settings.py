@@ -33,7 +33,7 @@ class Settings:
     chunk_chars: int = 400
     chunk_overlap: int = 1
     top_k: int = 3
-    stemming: bool = False
+    stemming: bool = True
     rrf_k: int = 60
     max_question_chars: int = 1000
     max_answer_tokens: int = 30

@@ -16,19 +16,19 @@ TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text", ""}
 def decode(data: bytes, name: str = "article") -> str:
     """Decode UTF-8 (or UTF-16 with a BOM); refuse binary data with a message saying what to do."""
     if data.startswith(b"%PDF"):
-        raise ArticleError(f"{name} is a PDF file, not text: copy its text into a .txt file first")
+        raise ArticleError(f"{name} is a PDF file, not text: copy its text into a .txt file first", "pdf")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return data.decode("utf-16")
         except UnicodeDecodeError as exc:
-            raise ArticleError(f"{name}: broken UTF-16 text ({exc})") from exc
+            raise ArticleError(f"{name}: broken UTF-16 text ({exc})", "encoding") from exc
     if b"\x00" in data[:8192]:
-        raise ArticleError(f"{name} looks like a binary file (it contains NUL bytes), not text")
+        raise ArticleError(f"{name} looks like a binary file (it contains NUL bytes), not text", "binary")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ArticleError(
-            f"{name} is not UTF-8 text (byte {exc.start} cannot be decoded): save it as UTF-8 and try again"
+            f"{name} is not UTF-8 text (byte {exc.start} cannot be decoded): save it as UTF-8 and try again", "encoding"
         ) from exc
 
 
@@ -37,7 +37,7 @@ def clean_article(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc")
     if not text.strip():
-        raise ArticleError("the article is empty (no text after reading it)")
+        raise ArticleError("the article is empty (no text after reading it)", "empty")
     return text
 
 
@@ -49,7 +49,7 @@ def html_to_text(html: str) -> tuple[str | None, str]:
     title = getattr(doc, "title", None) if doc is not None else None
     text = getattr(doc, "text", None) if doc is not None else None
     if not text or not text.strip():
-        raise ArticleError("no main text found in the HTML page")
+        raise ArticleError("no main text found in the HTML page", "no_text")
     return title, text
 
 
@@ -57,10 +57,10 @@ def read_article(path: str | Path) -> tuple[str | None, str]:
     """Return ``(title, text)`` of a .txt, .md or .html file."""
     path = Path(path)
     if not path.is_file():
-        raise ArticleError(f"article file not found: {path}")
+        raise ArticleError(f"article file not found: {path}", "missing")
     size = path.stat().st_size
     if size > MAX_ARTICLE_BYTES:
-        raise ArticleError(f"{path.name} is {size / 1e6:.1f} MB; the limit is {MAX_ARTICLE_BYTES // 2**20} MB")
+        raise ArticleError(f"{path.name} is {size / 1e6:.1f} MB; the limit is {MAX_ARTICLE_BYTES // 2**20} MB", "too_large")
     text = decode(path.read_bytes(), path.name)
     suffix = path.suffix.lower()
     if suffix in HTML_SUFFIXES or (suffix not in TEXT_SUFFIXES and re.match(r"\s*<(!doctype|html)", text, re.I)):

@@ -71,3 +71,9 @@ def test_offsets_always_map_back(text, size, overlap):
         assert piece == piece.strip() and piece
     for a, b in split_sentences(text):
         assert text[a:b].strip() == text[a:b]
+
+
+def test_passages_never_cross_blank_lines():
+    text = "Dokumen satu kalimat A. Kalimat B.\n\nDokumen dua kalimat C. Kalimat D."
+    spans = chunk(text, 1000, 1)
+    assert [text[a:b] for a, b in spans] == ["Dokumen satu kalimat A. Kalimat B.", "Dokumen dua kalimat C. Kalimat D."]

@@ -1,0 +1,261 @@
+"""Evaluate tanya-artikel on Q&A pairs about an article, or on a SQuAD-format dataset.
+
+    python eval/evaluate.py                                   # bundled article + eval/pairs.jsonl
+    python eval/evaluate.py --pairs my.jsonl --article my.txt
+    python eval/evaluate.py --squad ../shared/data/qa/tydiqa_goldp_id_dev.json --mode reader
+    python eval/evaluate.py --squad ../shared/data/qa/tydiqa_goldp_id_dev.json --mode open --top-k 3
+
+Only the public ``qa`` API is used. Each question is answered once with the no-answer threshold
+disabled; the configured threshold is then applied to the recorded score, which also gives the
+threshold sweep for ``--plot`` at no extra cost. Metrics follow SQuAD v2 (see ``qa.metrics``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from qa import ArticleQA, Passage, QAError, Reader, Settings
+from qa.metrics import best_scores, normalize_answer
+from qa.squad import load_squad
+
+ROOT = Path(__file__).resolve().parent
+DEFAULT_PAIRS = ROOT / "pairs.jsonl"
+
+
+@dataclass
+class Item:
+    id: str
+    question: str
+    answers: list[str]
+    context: str | None = None
+
+
+@dataclass
+class Result:
+    item: Item
+    text: str | None  # best span regardless of threshold
+    score: float
+    latency_ms: float
+    rank: int | None = None  # 1-based rank of the first retrieved passage holding a gold answer
+
+
+def load_pairs(path: Path) -> list[Item]:
+    items = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise QAError(f"cannot read pairs file {path}: {exc}") from exc
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            answers = row["answers"]
+            if not isinstance(row["question"], str) or not isinstance(answers, list):
+                raise TypeError("'question' must be a string and 'answers' a list")
+            items.append(Item(str(row.get("id", lineno)), row["question"], [str(a) for a in answers]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise QAError(f"{path}:{lineno}: malformed line ({type(exc).__name__}: {exc}); expected "
+                          '{"id": "...", "question": "...", "answers": ["..."]}') from exc
+    if not items:
+        raise QAError(f"{path}: no Q&A pairs found")
+    return items
+
+
+def gold_rank(passages: list[Passage], answers: list[str]) -> int | None:
+    golds = [normalize_answer(a) for a in answers if normalize_answer(a)]
+    for rank, p in enumerate(passages, 1):
+        text = normalize_answer(p.text)
+        if any(g in text for g in golds):
+            return rank
+    return None
+
+
+def run_open(qa: ArticleQA, items: list[Item], top_k: int) -> list[Result]:
+    out = []
+    for it in tqdm(items, desc="questions", mininterval=2):
+        passages = qa.retrieve(it.question, k=max(5, top_k))
+        t0 = time.perf_counter()
+        answer = qa.ask(it.question, k=top_k)
+        ms = 1000 * (time.perf_counter() - t0)
+        best = answer.alternatives[0] if answer.text is None and answer.alternatives else answer
+        score = best.score if best.text is not None else 0.0
+        out.append(Result(it, best.text, score, ms, gold_rank(passages, it.answers) if it.answers else None))
+    return out
+
+
+def run_reader(reader: Reader, items: list[Item]) -> list[Result]:
+    settings = Settings(no_answer_threshold=0.0)
+    out = []
+    for it in tqdm(items, desc="questions", mininterval=2):
+        t0 = time.perf_counter()
+        answer = reader.read(it.question, it.context or "", settings)
+        out.append(Result(it, answer.text, answer.score if answer.text else 0.0, 1000 * (time.perf_counter() - t0)))
+    return out
+
+
+def scores_at(results: list[Result], threshold: float) -> dict:
+    em, f1, ans_f1, ans_em, declined_ok = [], [], [], [], []
+    for r in results:
+        pred = r.text if r.text is not None and r.score >= threshold else None
+        e, f = best_scores(pred, r.item.answers)
+        em.append(e)
+        f1.append(f)
+        if r.item.answers:
+            ans_em.append(e)
+            ans_f1.append(f)
+        else:
+            declined_ok.append(float(pred is None))
+
+    def pct(xs: list[float]) -> float | None:
+        return round(100 * float(np.mean(xs)), 2) if xs else None
+
+    return {"exact_match": pct(em), "f1": pct(f1),
+            "answerable": {"n": len(ans_f1), "exact_match": pct(ans_em), "f1": pct(ans_f1)},
+            "unanswerable": {"n": len(declined_ok), "no_answer_accuracy": pct(declined_ok)}}
+
+
+def report(results: list[Result], threshold: float, meta: dict) -> dict:
+    lat = np.array([r.latency_ms for r in results])
+    ranked = [r for r in results if r.item.answers]
+    retrieval = None
+    if meta["mode"] != "reader" and ranked:
+        ranks = [r.rank for r in ranked]
+        retrieval = {f"recall@{k}": round(100 * float(np.mean([x is not None and x <= k for x in ranks])), 2)
+                     for k in (1, 3, 5)}
+        retrieval["mrr"] = round(float(np.mean([1 / x if x else 0.0 for x in ranks])), 4)
+    failures = []
+    for r in results:
+        pred = r.text if r.text is not None and r.score >= threshold else None
+        em, f1 = best_scores(pred, r.item.answers)
+        if em < 1:
+            failures.append({"id": r.item.id, "question": r.item.question, "gold": r.item.answers,
+                             "predicted": pred, "best_span": r.text, "score": round(r.score, 4), "f1": round(f1, 3)})
+    sweep = []
+    for t in np.round(np.linspace(0, 1, 41), 3):
+        s = scores_at(results, float(t))
+        sweep.append({"threshold": float(t), "f1": s["f1"], "answerable_f1": s["answerable"]["f1"],
+                      "no_answer_accuracy": s["unanswerable"]["no_answer_accuracy"]})
+    return {**meta, "n": len(results), "threshold": threshold, **scores_at(results, threshold),
+            "retrieval": retrieval,
+            "latency_ms": {"p50": round(float(np.percentile(lat, 50)), 1), "p95": round(float(np.percentile(lat, 95)), 1),
+                           "mean": round(float(lat.mean()), 1)},
+            "failures": failures, "sweep": sweep}
+
+
+def markdown(rep: dict) -> str:
+    a, u, r = rep["answerable"], rep["unanswerable"], rep["retrieval"]
+    lines = [f"# Evaluation: {rep['dataset']} ({rep['mode']} mode)", "",
+             "| metric | value |", "|---|---|",
+             f"| questions | {rep['n']} |", f"| exact match | {rep['exact_match']} |", f"| F1 | {rep['f1']} |",
+             f"| answerable EM / F1 ({a['n']}) | {a['exact_match']} / {a['f1']} |",
+             f"| unanswerable: no-answer accuracy ({u['n']}) | {u['no_answer_accuracy']} |"]
+    if r:
+        lines.append(f"| retrieval recall@1 / @3 / @5, MRR | {r['recall@1']} / {r['recall@3']} / {r['recall@5']}, "
+                     f"{r['mrr']} |")
+    lines += [f"| latency p50 / p95 (ms) | {rep['latency_ms']['p50']} / {rep['latency_ms']['p95']} |",
+              f"| no-answer threshold | {rep['threshold']:.3f} |",
+              f"| embedder | `{rep['models']['embedder']}` |", f"| reader | `{rep['models']['reader']}` |", "",
+              f"## Failed questions ({len(rep['failures'])})", "",
+              "| id | question | gold | predicted | score |", "|---|---|---|---|---|"]
+    for f in rep["failures"]:
+        cells = [f["id"], f["question"], " / ".join(f["gold"]) or "(none)", f["predicted"] or "(declined)",
+                 f"{f['score']:.3f}"]
+        lines.append("| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(rep: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    xs = [s["threshold"] for s in rep["sweep"]]
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    if rep["answerable"]["n"]:
+        ax.plot(xs, [s["answerable_f1"] for s in rep["sweep"]], label="F1, answerable questions")
+    if rep["unanswerable"]["n"]:
+        ax.plot(xs, [s["no_answer_accuracy"] for s in rep["sweep"]], label="accuracy, unanswerable questions")
+    ax.plot(xs, [s["f1"] for s in rep["sweep"]], "--", label="F1, all questions")
+    ax.axvline(rep["threshold"], color="grey", linestyle=":", label=f"configured threshold {rep['threshold']:.2f}")
+    ax.set_xlabel("no-answer threshold (answer probability)")
+    ax.set_ylabel("%")
+    ax.set_ylim(0, 101)
+    ax.set_title(f"{rep['dataset']} ({rep['mode']})")
+    ax.legend(loc="lower left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--pairs", type=Path, help=f"Q&A pairs, JSON Lines (default {DEFAULT_PAIRS.name})")
+    ap.add_argument("--article", type=Path, help="article for --pairs (default: the bundled article)")
+    ap.add_argument("--squad", type=Path, help="SQuAD-format dataset instead of pairs")
+    ap.add_argument("--mode", choices=["reader", "open"], default="reader",
+                    help="with --squad: read each gold passage (reader) or retrieve from all passages (open)")
+    ap.add_argument("--limit", type=int, default=0, help="evaluate only the first N questions")
+    ap.add_argument("--top-k", type=int, default=3, help="passages read per question (default 3)")
+    ap.add_argument("--threshold", type=float, default=None, help="override the reader's no-answer threshold")
+    ap.add_argument("--json", type=Path, metavar="OUT", help="write the full report as JSON")
+    ap.add_argument("--markdown", type=Path, metavar="OUT", help="write a Markdown summary with failures")
+    ap.add_argument("--plot", type=Path, metavar="OUT.png", help="plot F1/accuracy against the threshold")
+    args = ap.parse_args(argv)
+    try:
+        if args.squad and (args.pairs or args.article):
+            raise QAError("--squad cannot be combined with --pairs/--article")
+        settings = {"no_answer_threshold": 0.0, "top_k": args.top_k}
+        if args.squad:
+            examples = load_squad(args.squad)
+            if args.limit:
+                examples = examples[: args.limit]
+            items = [Item(e.id, e.question, e.answers, e.context) for e in examples]
+            dataset = args.squad.name
+            if args.mode == "reader":
+                reader = Reader.default()
+                embedder_fp = None
+                results = run_reader(reader, items)
+            else:
+                contexts = list(dict.fromkeys(e.context.strip() for e in examples))
+                qa = ArticleQA.from_text("\n\n".join(contexts), title=dataset, **settings)
+                reader, embedder_fp = qa.reader, qa.embedder.fingerprint
+                results = run_open(qa, items, args.top_k)
+        else:
+            items = load_pairs(args.pairs or DEFAULT_PAIRS)
+            if args.limit:
+                items = items[: args.limit]
+            qa = ArticleQA.from_file(args.article, **settings) if args.article else ArticleQA.default(**settings)
+            dataset = (args.pairs or DEFAULT_PAIRS).name
+            args.mode = "open"
+            reader, embedder_fp = qa.reader, qa.embedder.fingerprint
+            results = run_open(qa, items, args.top_k)
+    except QAError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    threshold = reader.threshold if args.threshold is None else args.threshold
+    rep = report(results, threshold, {"dataset": dataset, "mode": args.mode, "top_k": args.top_k,
+                                      "models": {"embedder": embedder_fp, "reader": reader.name}})
+    summary = {k: rep[k] for k in ("dataset", "mode", "n", "exact_match", "f1", "answerable", "unanswerable",
+                                   "retrieval", "latency_ms", "threshold")}
+    print(json.dumps(summary, indent=2, ensure_ascii=False))
+    if args.json:
+        args.json.write_text(json.dumps(rep, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if args.markdown:
+        args.markdown.write_text(markdown(rep), encoding="utf-8")
+    if args.plot:
+        plot(rep, args.plot)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

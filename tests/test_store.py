@@ -1,0 +1,76 @@
+"""The persisted index: reused when valid, rebuilt when stale, truncated or corrupt, written atomically."""
+
+import json
+import logging
+
+import pytest
+
+from qa import ArticleQA
+from qa import store
+
+TEXT = "Budi membeli sepeda di Bandung. Ani membeli buku di Jakarta.\nHarga sepeda itu Rp 2 juta."
+
+
+@pytest.fixture()
+def index_dir(tmp_path):
+    return tmp_path / "idx"
+
+
+def build(index_dir, **kw):
+    from qa.settings import Settings
+
+    return ArticleQA(TEXT, settings=Settings(**kw), index_dir=index_dir)
+
+
+def test_reused_when_manifest_matches(index_dir):
+    build(index_dir)
+    manifest = json.loads((index_dir / "manifest.json").read_text())
+    assert set(manifest["files"]) == {"passages.json", "dense.faiss"}
+    assert manifest["article_sha256"] and manifest["embedder"] and manifest["versions"]
+    mtime = (index_dir / "dense.faiss").stat().st_mtime_ns
+    build(index_dir)
+    assert (index_dir / "dense.faiss").stat().st_mtime_ns == mtime
+
+
+def test_rebuilt_when_settings_change(index_dir):
+    build(index_dir, chunk_chars=400)
+    build(index_dir, chunk_chars=40)
+    assert json.loads((index_dir / "manifest.json").read_text())["chunking"]["max_chars"] == 40
+
+
+@pytest.mark.parametrize("victim,damage", [
+    ("dense.faiss", lambda p: p.write_bytes(p.read_bytes()[:20])),
+    ("passages.json", lambda p: p.write_text("[[0, 99999]]")),
+    ("manifest.json", lambda p: p.write_text("{not json")),
+    ("dense.faiss", lambda p: p.unlink()),
+])
+def test_corruption_is_detected_and_rebuilt(index_dir, victim, damage, caplog):
+    build(index_dir)
+    damage(index_dir / victim)
+    with caplog.at_level(logging.INFO, logger="qa"):
+        qa = build(index_dir)
+    assert [TEXT[p.start:p.end] for p in qa.passages] == [p.text for p in qa.passages] and qa.passages
+    assert store.load(index_dir, {}) is not None  # verified again after the rebuild
+    assert any("rebuild" in r.getMessage() for r in caplog.records)
+
+
+def test_failed_write_leaves_old_index(index_dir):
+    build(index_dir)
+    before = (index_dir / "manifest.json").read_text()
+
+    def boom(path):
+        path.write_bytes(b"partial")
+        raise RuntimeError("killed while writing")
+
+    with pytest.raises(RuntimeError):
+        store.save(index_dir, {"x": 1}, {"dense.faiss": boom})
+    assert (index_dir / "manifest.json").read_text() == before
+    assert not [p for p in index_dir.parent.iterdir() if p.name.startswith(".idx.tmp")]
+
+
+def test_files_outside_directory_are_refused(index_dir):
+    build(index_dir)
+    manifest = json.loads((index_dir / "manifest.json").read_text())
+    manifest["files"]["../evil"] = "0" * 64
+    (index_dir / "manifest.json").write_text(json.dumps(manifest))
+    assert store.load(index_dir, {}) is None
