@@ -98,10 +98,10 @@ def article_html(qa: Any, span: tuple[int, int] | None = None) -> str:
     return f'<div class="article" id="article-view">{title}<div class="article-text">{body}</div></div>'
 
 
-def answer_messages(qa: Any, question: str, answer: Any) -> list[dict]:
+def answer_messages(qa: Any, question: str, answer: Any) -> list[dict[str, Any]]:
     """Chat messages for one answer: the answer, then its source in a collapsible section."""
     if answer.text is None:
-        out = [{"role": "assistant", "content": DECLINE}]
+        out: list[dict[str, Any]] = [{"role": "assistant", "content": DECLINE}]
         if answer.passage is not None:
             out.append({"role": "assistant", "content": escape(answer.passage.text),
                         "metadata": {"title": "Bagian artikel yang paling dekat"}})
@@ -222,10 +222,8 @@ def build(articles: Articles) -> Any:
                     reset_btn = gr.Button("Kembali ke artikel bawaan", elem_id="reset")
                 status = gr.Markdown("", elem_id="status")
 
-        chat_io = dict(fn=respond, inputs=[question, chatbot, key, last], outputs=[question, chatbot, view, last],
-                       api_visibility="private", concurrency_limit=2, concurrency_id="qa")
-        question.submit(**chat_io)
-        send.click(**chat_io)
+        gr.on([question.submit, send.click], respond, [question, chatbot, key, last], [question, chatbot, view, last],
+              api_visibility="private", concurrency_limit=2, concurrency_id="qa")
         clear.click(lambda: ([], {}), outputs=[chatbot, last], api_visibility="private")
         file.upload(upload, [file, key], [key, status, view, chatbot], api_visibility="private",
                     concurrency_limit=1, concurrency_id="index")

@@ -146,8 +146,8 @@ def report(results: list[Result], threshold: float, meta: dict) -> dict:
                       "no_answer_accuracy": s["unanswerable"]["no_answer_accuracy"]})
     return {**meta, "n": len(results), "threshold": threshold, **scores_at(results, threshold),
             "retrieval": retrieval,
-            "latency_ms": {"p50": round(float(np.percentile(lat, 50)), 1), "p95": round(float(np.percentile(lat, 95)), 1),
-                           "mean": round(float(lat.mean()), 1)},
+            "latency_ms": {"p50": round(float(np.percentile(lat, 50)), 1),
+                           "p95": round(float(np.percentile(lat, 95)), 1), "mean": round(float(lat.mean()), 1)},
             "failures": failures, "sweep": sweep}
 
 

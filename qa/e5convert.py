@@ -18,6 +18,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -139,7 +140,9 @@ def bert_state_dict(c: E5Container) -> dict[str, np.ndarray]:
 def nmt_nfkc_charsmap() -> bytes:
     """SentencePiece's precompiled ``nmt_nfkc`` normaliser, obtained by training a throwaway model."""
     import sentencepiece as spm
-    from sentencepiece import sentencepiece_model_pb2 as pb
+    from sentencepiece import sentencepiece_model_pb2
+
+    pb: Any = sentencepiece_model_pb2
 
     out = io.BytesIO()
     spm.SentencePieceTrainer.train(
@@ -153,8 +156,9 @@ def nmt_nfkc_charsmap() -> bytes:
 
 def sentencepiece_model(pieces: list[str], scores: np.ndarray) -> bytes:
     """An XLM-R style SentencePiece model: spm ids are the Hugging Face ids minus the fairseq offset 1."""
-    from sentencepiece import sentencepiece_model_pb2 as pb
+    from sentencepiece import sentencepiece_model_pb2
 
+    pb: Any = sentencepiece_model_pb2
     proto = pb.ModelProto()
     proto.trainer_spec.model_type = pb.TrainerSpec.UNIGRAM
     proto.trainer_spec.vocab_size = len(pieces) - 2

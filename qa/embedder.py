@@ -6,8 +6,10 @@ import functools
 import hashlib
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import torch
 
 from .e5convert import bundled_embedder_dir
 from .errors import ModelError
@@ -55,6 +57,12 @@ class Embedder:
         prompts = self.model.prompts or {}
         self._query_prompt = "query" if "query" in prompts else None
         self._passage_prompt = "passage" if "passage" in prompts else ("document" if "document" in prompts else None)
+
+    def word_embeddings(self) -> torch.Tensor | None:
+        """The transformer's input embedding matrix (shared with a reader built on the same base)."""
+        transformer: Any = self.model[0]
+        module = transformer.auto_model.get_input_embeddings()
+        return module.weight.data if isinstance(module, torch.nn.Embedding) else None
 
     @property
     def dim(self) -> int:

@@ -139,7 +139,7 @@ class ArticleQA:
         if self._reader is None:
             from .reader import load_reader
 
-            self._reader = load_reader(self.settings.reader)
+            self._reader = load_reader(self.settings.reader, self.embedder)
         return self._reader
 
     def ask(self, question: str, k: int | None = None, context: str | None = None) -> Answer:

@@ -10,11 +10,11 @@ being right; spans below the tuned threshold are declined.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -22,6 +22,9 @@ import torch
 from .errors import ModelError, QuestionError
 from .settings import BUNDLED_EMBEDDER, DEFAULT_READER, Settings
 from .types import Answer, Passage
+
+if TYPE_CHECKING:
+    from .embedder import Embedder
 
 WEIGHTS = "reader.safetensors"
 META = "reader.json"
@@ -170,33 +173,39 @@ class Reader:
         return [(prob, a, b, pi) for prob, _, a, b, pi in out]
 
 
-def sha256_file(path: Path) -> str:
-    from .store import sha256_file as _sha
+def assemble(base_dir: str, weights: Path, word_embeddings: torch.Tensor | None = None
+             ) -> tuple[torch.nn.Module, object]:
+    """The QA model: shipped layers + the base encoder's frozen word embeddings.
 
-    return _sha(path)
-
-
-def assemble(base_dir: str, weights: Path | None) -> tuple[torch.nn.Module, object]:
-    """The QA model: the base encoder (word embeddings included) with the shipped layers on top."""
+    The embeddings are the embedder's own matrix, so when ``word_embeddings`` is given (the loaded
+    embedder's tensor) the reader shares it instead of holding a second 384 MB copy.
+    """
+    from safetensors import safe_open
     from safetensors.torch import load_file
     from transformers import AutoConfig, AutoModelForQuestionAnswering, AutoTokenizer
+    from transformers.initialization import no_init_weights
 
     config = AutoConfig.from_pretrained(base_dir)
-    model = AutoModelForQuestionAnswering.from_config(config)
-    base = load_file(str(Path(base_dir) / "model.safetensors"))
-    model.bert.load_state_dict({k: v for k, v in base.items() if not k.startswith("pooler.")}, strict=False)
-    if weights is not None:
-        shipped = {k: v.float() for k, v in load_file(str(weights)).items()}
-        missing = set(model.state_dict()) - set(shipped) - {k for k in model.state_dict() if "word_embeddings" in k}
-        if missing:
-            raise ModelError(f"{weights} lacks {len(missing)} tensors (e.g. {sorted(missing)[0]}); re-export it")
-        model.load_state_dict(shipped, strict=False)
+    with no_init_weights():
+        model = AutoModelForQuestionAnswering.from_config(config)
+    state = {k: v.float() for k, v in load_file(str(weights)).items()}
+    expected = {k for k in model.state_dict() if "word_embeddings" not in k}
+    if missing := expected - set(state):
+        raise ModelError(f"{weights} lacks {len(missing)} tensors (e.g. {sorted(missing)[0]}); re-export it")
+    model.load_state_dict(state, strict=False)
+    if word_embeddings is None:
+        with safe_open(str(Path(base_dir) / "model.safetensors"), "pt") as f:
+            word_embeddings = f.get_tensor("embeddings.word_embeddings.weight")
+    model.bert.embeddings.word_embeddings.weight = torch.nn.Parameter(word_embeddings, requires_grad=False)
     return model.eval(), AutoTokenizer.from_pretrained(base_dir)
 
 
 @functools.lru_cache(maxsize=2)
-def load_reader(name: str = str(DEFAULT_READER)) -> Reader:
-    """Load a shipped reader directory (base + weights, checksum-verified) or any HF QA model."""
+def load_reader(name: str = str(DEFAULT_READER), embedder: Embedder | None = None) -> Reader:
+    """Load a shipped reader directory (base + weights, checksum-verified) or any HF QA model.
+
+    Pass the loaded ``embedder`` when it is the reader's base model, so both share one embedding matrix.
+    """
     from .embedder import resolve_model_path
 
     path = Path(name)
@@ -207,11 +216,17 @@ def load_reader(name: str = str(DEFAULT_READER)) -> Reader:
         if not weights.is_file():
             raise ModelError(f"reader weights missing: {weights}. Restore them with `git checkout -- {weights}` "
                              "or retrain with `python -m qa.train` and `python -m qa.export`.")
+        from .store import sha256_file
+
         digest = sha256_file(weights)
         if digest != meta["sha256"]:
             raise ModelError(f"reader weights {weights} are corrupt (SHA-256 {digest[:12]}... expected "
                              f"{meta['sha256'][:12]}...). Restore them with `git checkout -- {weights}`.")
-        model, tok = assemble(resolve_model_path(meta.get("base", BUNDLED_EMBEDDER)), weights)
+        base = meta.get("base", BUNDLED_EMBEDDER)
+        shared = None
+        if embedder is not None and embedder.name == base and embedder.fingerprint == meta.get("base_fingerprint"):
+            shared = embedder.word_embeddings()
+        model, tok = assemble(resolve_model_path(base), weights, shared)
         cal = meta["calibration"]
         return Reader(model, tok, scale=cal["scale"], bias=cal["bias"], threshold=meta["threshold"],
                       name=f"{path.name}@{digest[:12]}")
@@ -224,7 +239,3 @@ def load_reader(name: str = str(DEFAULT_READER)) -> Reader:
         raise ModelError(f"cannot load reader {name!r} ({type(exc).__name__}: {exc}). Give the shipped reader "
                          f"directory ({DEFAULT_READER}) or a local question-answering model directory.") from exc
     return Reader(model, tok, scale=0.5, bias=0.0, threshold=0.5, name=name)
-
-
-def fingerprint_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -58,7 +59,7 @@ class BM25Index:
 class DenseIndex:
     """FAISS inner-product index over L2-normalised embeddings (so scores are cosines)."""
 
-    def __init__(self, index: object) -> None:
+    def __init__(self, index: Any) -> None:
         self.index = index
 
     @classmethod
@@ -66,6 +67,7 @@ class DenseIndex:
         import faiss
 
         dim = vectors.shape[1]
+        index: faiss.Index
         if len(vectors) > HNSW_THRESHOLD:
             index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
             index.hnsw.efSearch = 128

@@ -60,10 +60,12 @@ def read_article(path: str | Path) -> tuple[str | None, str]:
         raise ArticleError(f"article file not found: {path}", "missing")
     size = path.stat().st_size
     if size > MAX_ARTICLE_BYTES:
-        raise ArticleError(f"{path.name} is {size / 1e6:.1f} MB; the limit is {MAX_ARTICLE_BYTES // 2**20} MB", "too_large")
+        limit = MAX_ARTICLE_BYTES // 2**20
+        raise ArticleError(f"{path.name} is {size / 1e6:.1f} MB; the limit is {limit} MB", "too_large")
     text = decode(path.read_bytes(), path.name)
     suffix = path.suffix.lower()
-    if suffix in HTML_SUFFIXES or (suffix not in TEXT_SUFFIXES and re.match(r"\s*<(!doctype|html)", text, re.I)):
+    looks_html = re.match(r"\s*<(!doctype|html)", text, re.I) is not None
+    if suffix in HTML_SUFFIXES or (suffix not in TEXT_SUFFIXES and looks_html):
         title, text = html_to_text(text)
         return title, clean_article(text)
     return None, clean_article(text)

@@ -118,7 +118,6 @@ def main(argv: list[str] | None = None) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    rng = random.Random(args.seed)
     base = bundled_embedder_dir(cache_dir())
     tokenizer = AutoTokenizer.from_pretrained(str(base))
     model = AutoModelForQuestionAnswering.from_pretrained(str(base))

@@ -5,8 +5,7 @@ import logging
 
 import pytest
 
-from qa import ArticleQA
-from qa import store
+from qa import ArticleQA, store
 
 TEXT = "Budi membeli sepeda di Bandung. Ani membeli buku di Jakarta.\nHarga sepeda itu Rp 2 juta."
 

@@ -1,0 +1,84 @@
+"""The public API and CLI contract, and bad input everywhere."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qa import ArticleError, ArticleQA, Passage, QAError, QuestionError
+from qa.text import decode, read_article
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "qa", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_default_article_and_passage_contract(default_qa):
+    assert "Banten" in default_qa.article
+    passages = default_qa.retrieve("Siapa Penjabat Gubernur Banten?", k=2)
+    assert len(passages) == 2 and all(isinstance(p, Passage) for p in passages)
+    for p in passages:
+        assert default_qa.article[p.start:p.end] == p.text and isinstance(p.score, float)
+
+
+def test_from_file_html_keeps_title(tmp_path):
+    page = tmp_path / "berita.html"
+    page.write_text("<html><head><title>Banjir di Bekasi</title></head><body><nav>Menu</nav><article>"
+                    "<p>Banjir merendam tiga kecamatan di Bekasi pada Selasa pagi setelah hujan deras.</p>"
+                    "<p>Warga mengungsi ke masjid terdekat.</p></article></body></html>", encoding="utf-8")
+    qa = ArticleQA.from_file(page)
+    assert qa.title == "Banjir di Bekasi"
+    assert "Banjir merendam" in qa.article and "<p>" not in qa.article
+
+
+@pytest.mark.parametrize("data,reason", [
+    (b"", "empty"), (b"   \n\t  ", "empty"), (b"\x00\x01\x02binary\x00", "binary"),
+    (b"%PDF-1.7\n%\xe2\xe3", "pdf"), ("Caf\u00e9 di Bandung".encode("latin-1"), "encoding"),
+])
+def test_bad_article_files(tmp_path, data, reason):
+    path = tmp_path / "artikel.txt"
+    path.write_bytes(data)
+    with pytest.raises(ArticleError) as err:
+        ArticleQA.from_file(path)
+    assert err.value.reason == reason and str(err.value)
+
+
+def test_missing_file_and_utf16():
+    with pytest.raises(ArticleError, match="not found"):
+        read_article("/no/such/file.txt")
+    assert decode("Halo dunia".encode("utf-16")) == "Halo dunia"
+
+
+def test_empty_and_huge_questions(default_qa):
+    for bad in ("", "   ", "\n\t"):
+        with pytest.raises(QuestionError):
+            default_qa.retrieve(bad)
+    passages = default_qa.retrieve("penghargaan " * 10_000, k=3)  # 120,000 characters
+    assert len(passages) == 3
+    with pytest.raises(QAError):
+        ArticleQA.from_text("teks", chunk_size=3)  # unknown setting is named
+
+
+def test_cli_retrieve_json_and_help():
+    out = cli("retrieve", "Di mana penghargaan diserahkan?", "--json", "-k", "2")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert len(data) == 2 and {"text", "start", "end", "score"} <= set(data[0])
+    helptext = cli("--help").stdout
+    assert "ask" in helptext and "retrieve" in helptext and "index" in helptext
+
+
+def test_cli_errors_without_traceback(tmp_path):
+    empty = tmp_path / "kosong.txt"
+    empty.write_text("  ")
+    for args in (("retrieve", "   "), ("index", "--article", str(empty)), ("index", "--article", "/nope.txt")):
+        out = cli(*args)
+        assert out.returncode != 0
+        assert "Traceback" not in out.stderr and out.stderr.startswith("error:"), out.stderr

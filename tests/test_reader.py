@@ -1,0 +1,120 @@
+"""The shipped reader: loads from the repository, verified, decodes well, answers honestly."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from qa import Answer, ArticleQA, ModelError, Reader
+from qa.metrics import best_scores
+from qa.reader import META, WEIGHTS, load_reader, snap_span
+from qa.settings import DEFAULT_READER
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "qa"
+
+
+@pytest.fixture(scope="module")
+def reader() -> Reader:
+    return Reader.default()
+
+
+def test_shipped_weights_are_compact_and_verified(reader):
+    meta = json.loads((DEFAULT_READER / META).read_text())
+    size = (DEFAULT_READER / WEIGHTS).stat().st_size
+    assert size < 50 * 1024 * 1024
+    assert reader.name.endswith(meta["sha256"][:12])
+    assert 0.0 < reader.threshold < 1.0
+
+
+def test_corrupt_or_missing_weights_name_the_file(tmp_path):
+    broken = tmp_path / "reader"
+    shutil.copytree(DEFAULT_READER, broken)
+    data = bytearray((broken / WEIGHTS).read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (broken / WEIGHTS).write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="corrupt") as err:
+        load_reader(str(broken))
+    assert WEIGHTS in str(err.value) and "git checkout" in str(err.value)
+    (broken / WEIGHTS).unlink()
+    with pytest.raises(ModelError, match="missing"):
+        load_reader(str(broken))
+
+
+@pytest.mark.parametrize("text,span,expected", [
+    ("pada Rabu (8/1/2025).", (10, 21), "8/1/2025"),
+    ("pada Rabu (8/1/2025).", (5, 21), "Rabu (8/1/2025)"),
+    ("oleh A Damenta, bersama", (5, 15), "A Damenta"),
+    ("kata Penghargaan", (7, 12), "Penghargaan"),
+    ("“Alhamdulillah,”", (0, 16), "Alhamdulillah"),
+])
+def test_snap_span(text, span, expected):
+    a, b = snap_span(text, *span)
+    assert text[a:b] == expected
+
+
+def test_read_offsets_into_context(reader):
+    context = "Festival Durian digelar di Kota Metro pada Sabtu. Ketua panitia adalah Siti Rahmawati."
+    answer = reader.read("Siapa ketua panitia festival?", context)
+    assert isinstance(answer, Answer) and answer.text is not None
+    assert context[answer.start:answer.end] == answer.text
+    assert "Siti" in answer.text and 0.0 <= answer.score <= 1.0
+
+
+def test_ask_contract(default_qa):
+    answer = default_qa.ask("Di mana penghargaan diserahkan?")
+    assert answer.text and default_qa.article[answer.start:answer.end] == answer.text
+    assert "Pendopo" in answer.text and 0.0 <= answer.score <= 1.0
+    assert answer.passage is not None and answer.passage.start <= answer.start < answer.end <= answer.passage.end
+    spans = [(answer.start, answer.end)] + [(a.start, a.end) for a in answer.alternatives]
+    for i, (s1, e1) in enumerate(spans):
+        for s2, e2 in spans[i + 1:]:
+            assert e1 <= s2 or e2 <= s1, "alternatives overlap"
+
+
+def test_declines_when_article_does_not_say(default_qa):
+    answer = default_qa.ask("Berapa jumlah penduduk Provinsi Banten?")
+    assert answer.text is None and answer.start == -1 and 0.0 <= answer.score <= 1.0
+    assert answer.passage is not None  # the closest passage, offered as a hint
+
+
+def test_follow_up_questions(default_qa):
+    from qa.conversation import contextual_query
+
+    cases = [
+        ("Siapa yang menyerahkan penghargaan?", "Kapan itu?", "8/1/2025"),
+        ("Siapa yang menyerahkan penghargaan?", "Di mana itu terjadi?", "Pendopo"),
+        ("Daerah mana yang meraih penghargaan Unit Kerja berbasis HAM?", "Siapa Pj Gubernurnya?", "Damenta"),
+        ("Penghargaan ini terdiri dari berapa kategori?", "Apa saja kategorinya?", "Peduli HAM"),
+        ("Siapa Kepala Kantor Wilayah Kementerian Hukum dan HAM Banten?", "Apa yang dia jelaskan?", "apresiasi"),
+    ]
+    for first, second, expected in cases:
+        a1 = default_qa.ask(first)
+        context = contextual_query(second, first, a1.text)
+        assert context, second
+        a2 = default_qa.ask(second, context=context)
+        assert a2.text and expected.lower() in a2.text.lower(), (first, second, a2.text)
+
+
+def test_tydiqa_sample_regression_guard(reader):
+    path = SHARED / "tydiqa_goldp_id_dev.json"
+    if not path.is_file():
+        pytest.skip(f"{path} not available")
+    from qa.squad import load_squad
+
+    sample = load_squad(path)[::10]  # fixed sample: every tenth question (57)
+    f1 = [best_scores(reader.read(e.question, e.context).text, e.answers)[1] for e in sample]
+    assert 100 * sum(f1) / len(f1) >= 60
+
+
+def test_long_question_is_truncated_not_fatal(default_qa):
+    answer = default_qa.ask("Kapan penghargaan diserahkan? " + "x" * 100_000)
+    assert answer.score >= 0.0
+
+
+def test_articleqa_shares_models():
+    a = ArticleQA.from_text("Andi tinggal di Medan.")
+    b = ArticleQA.from_text("Budi tinggal di Solo.")
+    assert a.embedder is b.embedder and a.reader is b.reader
