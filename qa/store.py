@@ -60,6 +60,7 @@ def save(directory: Path, manifest: dict[str, Any], writers: dict[str, Any]) -> 
     """Write each file with ``writers[name](path)``, then the manifest, then swap the directory in."""
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=directory.parent))
+    tmp.chmod(0o755)
     try:
         for name, write in writers.items():
             write(tmp / name)

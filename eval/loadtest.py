@@ -1,0 +1,104 @@
+"""Load test: concurrent gradio_client users against a running app (loopback only, bounded in time).
+
+    python app.py &                       # in another terminal
+    python eval/loadtest.py --url http://127.0.0.1:7860/ --users 20 --seconds 60
+
+Reports requests served, failures, latency p50/p95/max and the app's resident memory at start and
+end (read from /proc for the process listening on the port, when it runs on this machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+
+QUESTIONS = [json.loads(line)["question"] for line in
+             (Path(__file__).resolve().parent / "pairs.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def server_rss_mb(port: int) -> float | None:
+    """RSS of the process listening on ``port`` (Linux; None if it cannot be found)."""
+    try:
+        out = subprocess.run(["ss", "-ltnpH", f"sport = :{port}"], capture_output=True, text=True, timeout=5).stdout
+        pid = int(out.split("pid=")[1].split(",")[0])
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, IndexError, ValueError, subprocess.SubprocessError):
+        return None
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--url", default="http://127.0.0.1:7860/")
+    ap.add_argument("--users", type=int, default=20)
+    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--max-requests", type=int, default=5000, help="stop after this many requests in total")
+    ap.add_argument("--json", type=Path, help="write the figures as JSON")
+    args = ap.parse_args(argv)
+    host = urlparse(args.url).hostname or ""
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        print("error: the load test only targets loopback addresses", file=sys.stderr)
+        return 2
+    from gradio_client import Client
+
+    port = urlparse(args.url).port or 80
+    rss_start = server_rss_mb(port)
+    latencies: list[float] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+    stop_at = time.time() + args.seconds
+
+    def user(seed: int) -> None:
+        rng = random.Random(seed)
+        client = Client(args.url, verbose=False)
+        while time.time() < stop_at:
+            with lock:
+                if len(latencies) + len(failures) >= args.max_requests:
+                    return
+            question = rng.choice(QUESTIONS)
+            t0 = time.perf_counter()
+            try:
+                reply = client.predict(question, api_name="/chat")
+                ok = isinstance(reply, str) and reply.strip() != ""
+            except Exception as exc:  # noqa: BLE001 - every failure counts, whatever its type
+                ok, reply = False, f"{type(exc).__name__}: {exc}"
+            with lock:
+                (latencies.append(time.perf_counter() - t0) if ok else failures.append(str(reply)[:200]))
+
+    threads = [threading.Thread(target=user, args=(i,)) for i in range(args.users)]
+    t0 = time.time()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.time() - t0
+    rss_end = server_rss_mb(port)
+    lat = np.array(latencies) * 1000 if latencies else np.zeros(1)
+    report = {
+        "users": args.users, "seconds": round(elapsed, 1), "served": len(latencies), "failures": len(failures),
+        "throughput_rps": round(len(latencies) / elapsed, 2),
+        "latency_ms": {"p50": round(float(np.percentile(lat, 50))), "p95": round(float(np.percentile(lat, 95))),
+                       "max": round(float(lat.max()))},
+        "rss_mb": {"start": rss_start and round(rss_start), "end": rss_end and round(rss_end)},
+        "rss_growth_pct": round(100 * (rss_end - rss_start) / rss_start, 1) if rss_start and rss_end else None,
+        "failure_examples": failures[:5],
+    }
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+    return 0 if not failures else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
