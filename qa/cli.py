@@ -22,7 +22,7 @@ def _parser() -> argparse.ArgumentParser:
 
     ask = sub.add_parser("ask", help="answer a question from the article (answer, score, source sentence)",
                          description="Answer a question; prints the answer, its probability and its source.")
-    ask.add_argument("question")
+    ask.add_argument("question", help='the question, or "-" to answer one question per line of stdin')
     ask.add_argument("-k", "--top-k", type=int, default=None, help="passages to read (default 3)")
     common(ask)
     ret = sub.add_parser("retrieve", help="show the passages most relevant to a question",
@@ -55,23 +55,36 @@ def run(args: argparse.Namespace) -> int:
         passages = qa.retrieve(args.question, k=args.top_k, mode=args.mode)
         if args.json:
             print(json.dumps([asdict(p) for p in passages], ensure_ascii=False, indent=2))
-        for rank, p in enumerate(passages, 1):
-            if not args.json:
+        else:
+            for rank, p in enumerate(passages, 1):
                 print(f"[{rank}] score={p.score:.4f} chars {p.start}-{p.end}\n{p.text}\n")
         return 0
-    answer = qa.ask(args.question, k=args.top_k)
+    if args.question != "-":
+        _print_answer(qa, args.question, args)
+        return 0
+    failed = 0
+    for line in sys.stdin:
+        try:
+            _print_answer(qa, line.rstrip("\n"), args)
+        except QAError as exc:  # one bad line must not stop the batch
+            failed += 1
+            print(json.dumps({"error": str(exc)}) if args.json else f"error: {exc}", flush=True)
+    return 1 if failed else 0
+
+
+def _print_answer(qa: Any, question: str, args: argparse.Namespace) -> None:
+    answer = qa.ask(question, k=args.top_k)
+    source = qa.article[slice(*qa.sentence_at(answer.start, answer.end))] if answer.text else None
     if args.json:
         data = asdict(answer)
-        data["source_sentence"] = qa.article[slice(*qa.sentence_at(answer.start, answer.end))] if answer.text else None
-        print(json.dumps(data, ensure_ascii=False, indent=2))
+        data["source_sentence"] = source
+        print(json.dumps(data, ensure_ascii=False, indent=None if args.question == "-" else 2), flush=True)
     elif answer.text is None:
         print(f"Tidak ada jawaban di artikel (yakin {answer.score:.0%}).")
         if answer.passage:
             print(f"Bagian terdekat: {answer.passage.text}")
     else:
-        source = qa.article[slice(*qa.sentence_at(answer.start, answer.end))]
         print(f"Jawaban: {answer.text}\nSkor: {answer.score:.2f}\nSumber: {source}")
-    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

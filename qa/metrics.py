@@ -13,16 +13,13 @@ import re
 import unicodedata
 from collections import Counter
 
-_KEEP_BETWEEN_DIGITS = re.compile(r"(?<=\d)[/.,\-](?=\d)")
+# A token is a run of letters/digits, or digit groups joined by / . , - ("8/1/2025", "1.500", "2,5").
+_TOKEN = re.compile(r"\d+(?:[/.,\-]\d+)+|[^\W_]+")
 
 
 def normalize_answer(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).lower()
-    protected = _KEEP_BETWEEN_DIGITS.sub(lambda m: {"/": "\x01", ".": "\x02", ",": "\x03", "-": "\x04"}[m.group()],
-                                         text)
-    cleaned = "".join(" " if unicodedata.category(c).startswith(("P", "S")) else c for c in protected)
-    restored = cleaned.translate({1: "/", 2: ".", 3: ",", 4: "-"})
-    return " ".join(restored.split())
+    return " ".join(_TOKEN.findall(text))
 
 
 def exact_match(prediction: str, gold: str) -> float:

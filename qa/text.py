@@ -8,7 +8,8 @@ from pathlib import Path
 
 from .errors import ArticleError, QuestionError
 
-MAX_ARTICLE_BYTES = 20 * 1024 * 1024
+MAX_ARTICLE_BYTES = 10 * 1024 * 1024  # on disk (UTF-16 doubles the size of the text)
+MAX_ARTICLE_CHARS = 5_000_000  # about 15,000 passages: minutes to index on 2 cores
 HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text", ""}
 
@@ -38,6 +39,9 @@ def clean_article(text: str) -> str:
     text = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc")
     if not text.strip():
         raise ArticleError("the article is empty (no text after reading it)", "empty")
+    if len(text) > MAX_ARTICLE_CHARS:
+        raise ArticleError(f"the article has {len(text):,} characters; the limit is {MAX_ARTICLE_CHARS:,}: "
+                           "split it into smaller articles", "too_large")
     return text
 
 

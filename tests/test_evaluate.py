@@ -1,0 +1,50 @@
+"""The evaluation script end to end on a small pairs file."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args, timeout=600):
+    return subprocess.run([sys.executable, "eval/evaluate.py", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_end_to_end_report(tmp_path):
+    pairs = tmp_path / "pairs.jsonl"
+    rows = [{"id": "a", "question": "Siapa Penjabat Gubernur Banten?", "answers": ["A Damenta"]},
+            {"id": "b", "question": "Kapan penghargaan diserahkan?", "answers": ["Rabu (8/1/2025)", "8/1/2025"]},
+            {"id": "c", "question": "Berapa jumlah penduduk Provinsi Banten?", "answers": []}]
+    pairs.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    out_json, out_md, out_png = tmp_path / "r.json", tmp_path / "r.md", tmp_path / "r.png"
+    proc = run("--pairs", str(pairs), "--json", str(out_json), "--markdown", str(out_md), "--plot", str(out_png))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rep = json.loads(out_json.read_text())
+    for key in ("exact_match", "f1", "answerable", "unanswerable", "retrieval", "latency_ms", "models", "failures",
+                "sweep", "threshold"):
+        assert key in rep
+    assert rep["n"] == 3 and rep["answerable"]["n"] == 2 and rep["unanswerable"]["n"] == 1
+    assert 0 <= rep["exact_match"] <= rep["f1"] <= 100
+    assert rep["answerable"]["exact_match"] <= rep["answerable"]["f1"]
+    r = rep["retrieval"]
+    assert r["recall@1"] <= r["recall@3"] <= r["recall@5"] and 0 <= r["mrr"] <= 1
+    assert rep["latency_ms"]["p50"] <= rep["latency_ms"]["p95"]
+    assert rep["models"]["embedder"] and rep["models"]["reader"]
+    assert len(rep["failures"]) == sum(1 for _ in rows) - round(rep["exact_match"] * 3 / 100)
+    assert out_md.read_text().startswith("# Evaluation") and out_png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_malformed_line_names_file_and_line(tmp_path):
+    pairs = tmp_path / "bad.jsonl"
+    pairs.write_text('{"id": "a", "question": "Q?", "answers": []}\n{"question": "no answers"}\n')
+    proc = run("--pairs", str(pairs))
+    assert proc.returncode == 2
+    assert f"{pairs}:2" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_unknown_option_explains_itself():
+    proc = run("--frobnicate")
+    assert proc.returncode == 2 and "unrecognized arguments" in proc.stderr
