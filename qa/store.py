@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -56,9 +57,21 @@ def load(directory: Path, expected: dict[str, Any]) -> dict[str, Path] | None:
     return out
 
 
+def _remove_leftovers(directory: Path, older_than_s: float = 600.0) -> None:
+    """Temporary directories of writers that were killed (old enough not to belong to a live writer)."""
+    now = time.time()
+    for stale in directory.parent.glob(f".{directory.name}.*-*"):
+        try:
+            if now - stale.stat().st_mtime > older_than_s:
+                shutil.rmtree(stale, ignore_errors=True)
+        except OSError:
+            pass
+
+
 def save(directory: Path, manifest: dict[str, Any], writers: dict[str, Any]) -> None:
     """Write each file with ``writers[name](path)``, then the manifest, then swap the directory in."""
     directory.parent.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(directory)
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=directory.parent))
     tmp.chmod(0o755)
     try:

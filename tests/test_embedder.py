@@ -83,3 +83,18 @@ def test_missing_model_gives_clear_error(tmp_path):
 
     with pytest.raises(ModelError, match="cannot load embedder"):
         Embedder(str(tmp_path / "no-such-model"))
+
+
+def test_unwritable_cache_falls_back_and_says_so(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("x")
+    env = {**os.environ, "TANYA_ARTIKEL_CACHE": str(blocker / "cache"), "TMPDIR": str(tmp_path)}
+    code = "from qa.embedder import resolve_model_path; print(resolve_model_path('bundled:multilingual-e5-small'))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert "cannot write to the cache directory" in out.stderr and "TANYA_ARTIKEL_CACHE" in out.stderr
+    assert out.stdout.strip().startswith(str(tmp_path))

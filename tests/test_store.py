@@ -73,3 +73,46 @@ def test_files_outside_directory_are_refused(index_dir):
     manifest["files"]["../evil"] = "0" * 64
     (index_dir / "manifest.json").write_text(json.dumps(manifest))
     assert store.load(index_dir, {}) is None
+
+
+KILL_SCRIPT = """
+import sys, time
+from pathlib import Path
+from qa import store
+
+def slow(path):
+    path.write_bytes(b"half of a faiss index")
+    Path(sys.argv[2]).write_text("writing")
+    time.sleep(60)
+
+store.save(Path(sys.argv[1]), {"x": 2}, {"dense.faiss": slow})
+"""
+
+
+def test_killed_writer_never_half_overwrites(index_dir, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    build(index_dir)
+    before = store.load(index_dir, {})
+    assert before is not None
+    flag = tmp_path / "flag"
+    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(index_dir), str(flag)],
+                            cwd=Path(__file__).resolve().parent.parent)
+    deadline = time.time() + 120
+    while not flag.exists() and time.time() < deadline:
+        time.sleep(0.2)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert store.load(index_dir, {}) == before  # the old index is intact and verified
+    leftovers = list(index_dir.parent.glob(".idx.tmp-*"))
+    assert leftovers  # the killed writer's temporary directory...
+    old = time.time() - 3600
+    for p in leftovers:
+        os.utime(p, (old, old))
+    build(index_dir, chunk_chars=50)  # ...is cleaned up by the next writer once stale
+    assert not list(index_dir.parent.glob(".idx.tmp-*"))

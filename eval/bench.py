@@ -1,0 +1,177 @@
+"""Speed and memory benchmark: the project's ``ask()`` against a plain fp32 one-forward peer.
+
+    python eval/bench.py                 # everything (about 10 minutes on 2 cores)
+    python eval/bench.py --skip-index    # without the 10,000-passage index build
+
+The peer is the usual way to do this without the project: FAISS dense top-3 with the same
+embedder, then one batched fp32 forward of a separately loaded copy of the same reader over the
+three passages and an argmax span. Both run in this process, interleaved, so machine noise hits
+both alike. Cold start and peak memory are measured in fresh processes (models cached, index
+persisted). The index build uses TyDi QA passages from ``../shared/data/qa``. Figures only: there
+are no pass/fail thresholds here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent
+DATA = ROOT.parent.parent / "shared" / "data" / "qa"
+QUESTION = "Kapan penghargaan diserahkan?"
+
+
+def questions() -> list[str]:
+    return [json.loads(line)["question"] for line in (ROOT / "pairs.jsonl").read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+
+
+class Peer:
+    """Dense top-3 + one plain fp32 forward + argmax span: no calibration, no sharing, no tricks."""
+
+    def __init__(self, qa) -> None:
+        import torch
+        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+        self.torch, self.qa = torch, qa
+        base = qa.embedder.model.tokenizer.name_or_path
+        reader_dir = Path(qa.settings.reader)
+        self.tok = AutoTokenizer.from_pretrained(base)
+        model = AutoModelForQuestionAnswering.from_pretrained(base)
+        from safetensors.torch import load_file
+
+        model.load_state_dict({k: v.float() for k, v in load_file(str(reader_dir / "reader.safetensors")).items()},
+                              strict=False)
+        self.model = model.eval()
+
+    def ask(self, question: str) -> str:
+        passages = self.qa.retrieve(question, k=3, mode="dense")
+        enc = self.tok([question] * len(passages), [p.text for p in passages], truncation="only_second",
+                       max_length=256, padding=True, return_tensors="pt", return_offsets_mapping=True)
+        offsets = enc.pop("offset_mapping")
+        with self.torch.inference_mode():
+            out = self.model(**enc)
+        best, text = -1e9, ""
+        for w in range(len(passages)):
+            seq = enc.sequence_ids(w)
+            s, e = out.start_logits[w].numpy(), out.end_logits[w].numpy()
+            ctx = [i for i, sid in enumerate(seq) if sid == 1]
+            i = max(ctx, key=lambda t: s[t])
+            j = max((t for t in ctx if i <= t < i + 30), key=lambda t: e[t])
+            if s[i] + e[j] > best:
+                best = s[i] + e[j]
+                text = passages[w].text[int(offsets[w][i][0]):int(offsets[w][j][1])]
+        return text
+
+
+def percentile(xs: list[float], q: float) -> float:
+    return round(float(np.percentile(np.array(xs) * 1000, q)), 1)
+
+
+def warm_latency(repeats: int) -> dict:
+    from qa import ArticleQA
+
+    qa = ArticleQA.default()
+    peer = Peer(qa)
+    qs = questions()
+    for q in qs[:3]:
+        qa.ask(q)
+        peer.ask(q)
+    ours: list[float] = []
+    theirs: list[float] = []
+    for _ in range(repeats):
+        for q in qs:
+            t0 = time.perf_counter()
+            qa.ask(q)
+            ours.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            peer.ask(q)
+            theirs.append(time.perf_counter() - t0)
+    return {"questions": len(qs) * repeats,
+            "project_ms": {"p50": percentile(ours, 50), "p95": percentile(ours, 95)},
+            "peer_ms": {"p50": percentile(theirs, 50), "p95": percentile(theirs, 95)}}
+
+
+COLD = """
+import resource, sys, time
+t0 = time.perf_counter()
+sys.path.insert(0, {root!r})
+if {peer}:
+    from bench import Peer
+    from qa import ArticleQA
+    qa = ArticleQA.default(); Peer(qa).ask({q!r})
+else:
+    from qa import ArticleQA
+    ArticleQA.default().ask({q!r})
+print(time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def cold_start(peer: bool) -> dict:
+    code = COLD.format(root=str(ROOT), peer=peer, q=QUESTION)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, cwd=ROOT.parent)
+    if out.returncode != 0:
+        raise SystemExit(out.stderr[-2000:])
+    seconds, rss = map(float, out.stdout.split()[-2:])
+    return {"seconds": round(seconds, 2), "peak_rss_mb": round(rss)}
+
+
+def index_build(n: int) -> dict:
+    from qa import ArticleQA
+    from qa.squad import load_squad
+
+    contexts: list[str] = []
+    for name in ("tydiqa_id_train.json", "idk_mrc_train.json", "tydiqa_goldp_id_dev.json"):
+        if (DATA / name).is_file():
+            contexts += [e.context.strip() for e in load_squad(DATA / name)]
+    contexts = list(dict.fromkeys(contexts))
+    if not contexts:
+        return {"skipped": f"no TyDi QA data in {DATA}"}
+    text = "\n\n".join(contexts)
+    with tempfile.TemporaryDirectory() as tmp:
+        from qa.settings import Settings
+
+        t0 = time.perf_counter()
+        qa = ArticleQA(text, settings=Settings(), index_dir=Path(tmp) / "idx")
+        seconds = time.perf_counter() - t0
+    count = len(qa.passages)
+    return {"passages": count, "seconds": round(seconds, 1), "passages_per_s": round(count / seconds, 1),
+            "note": f"{len(contexts)} distinct TyDi QA / IDK-MRC passages chunked into {count} passages"
+            + ("" if count >= n else f" (fewer than the {n} asked for)")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeats", type=int, default=3, help="passes over the article's questions (default 3)")
+    ap.add_argument("--skip-index", action="store_true", help="skip the 10,000-passage index build")
+    ap.add_argument("--json", type=Path, help="write the figures as JSON")
+    args = ap.parse_args(argv)
+    sys.path.insert(0, str(ROOT.parent))
+    report: dict = {"warm": warm_latency(args.repeats)}
+    report["cold_start"] = {"project": cold_start(False), "peer": cold_start(True)}
+    if not args.skip_index:
+        report["index_build"] = index_build(10_000)
+    w, c = report["warm"], report["cold_start"]
+    report["ratio_project_over_peer"] = {
+        "warm_p50": round(w["project_ms"]["p50"] / w["peer_ms"]["p50"], 2),
+        "warm_p95": round(w["project_ms"]["p95"] / w["peer_ms"]["p95"], 2),
+        "cold_start": round(c["project"]["seconds"] / c["peer"]["seconds"], 2),
+        "peak_rss": round(c["project"]["peak_rss_mb"] / c["peer"]["peak_rss_mb"], 2),
+    }
+    report["this_process_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    print(json.dumps(report, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
