@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 WEIGHTS = "reader.safetensors"
 META = "reader.json"
 MAX_QUESTION_TOKENS = 64
+N_BEST = 40  # span candidates kept per window before snapping and de-duplication
 _STRIP = " \t\n,.;:!?\"'“”‘’«»–—-"
 
 
@@ -131,28 +132,25 @@ class Reader:
             out = self.model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])
         starts, ends = out.start_logits.float().numpy(), out.end_logits.float().numpy()
         best: dict[tuple[int, int, int], float] = {}
-        n_best = 20
         for w, win in enumerate(windows):
             valid = np.array([o is not None for o in win.offsets])
-            s_log = np.where(valid, starts[w], -np.inf)
-            e_log = np.where(valid, ends[w], -np.inf)
             null = float(starts[w][0] + ends[w][0])
-            for i in np.argsort(-s_log)[:n_best]:
-                if not valid[i]:
+            # every (start, end) pair at once: end not before start, at most max_answer_tokens long
+            scores = starts[w][:, None] + ends[w][None, :]
+            n = len(valid)
+            length = np.arange(n)[None, :] - np.arange(n)[:, None]
+            ok = valid[:, None] & valid[None, :] & (length >= 0) & (length < settings.max_answer_tokens)
+            scores = np.where(ok, scores, -np.inf)
+            flat = np.argsort(-scores, axis=None)[:N_BEST]
+            for i, j in zip(*np.unravel_index(flat, scores.shape)):
+                if not ok[i, j]:
                     break
-                for j in np.argsort(-e_log)[:n_best]:
-                    if not valid[j]:
-                        break
-                    if j < i or j - i + 1 > settings.max_answer_tokens:
-                        continue
-                    a, b = win.offsets[i][0], win.offsets[j][1]  # type: ignore[index]
-                    a, b = snap_span(passages[win.passage].text, a, b)
-                    if a >= b:
-                        continue
-                    key = (win.passage, a, b)
-                    score = float(s_log[i] + e_log[j]) - null
-                    if score > best.get(key, -np.inf):
-                        best[key] = score
+                a, b = win.offsets[i][0], win.offsets[j][1]  # type: ignore[index]
+                a, b = snap_span(passages[win.passage].text, a, b)
+                key = (win.passage, a, b)
+                score = float(scores[i, j]) - null
+                if a < b and score > best.get(key, -np.inf):
+                    best[key] = score
         ranked = sorted(((m, a, b, p) for (p, a, b), m in best.items()), key=lambda c: -c[0])
         return ranked
 

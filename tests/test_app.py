@@ -163,3 +163,15 @@ def test_browser(server, tmp_path, output_dir):
         expect(page.locator("#article-view")).to_contain_text("Provinsi Banten", timeout=30_000)
         browser.close()
     assert dialogs == [], f"script ran in the page: {dialogs}"
+
+
+def test_bad_questions_through_the_app(server):
+    from gradio_client import Client
+    from test_bad_input import QUESTIONS
+
+    client = Client(server, verbose=False)
+    for name, question in QUESTIONS.items():
+        reply = client.predict(question, api_name="/chat")
+        assert isinstance(reply, str) and reply.strip(), name
+        assert "Traceback" not in reply and "Error" not in reply, (name, reply)
+    assert contains(client.predict("Siapa Penjabat Gubernur Banten?", api_name="/chat"), ["A Damenta"])
