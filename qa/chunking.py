@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 Span = tuple[int, int]
+CHUNKER_VERSION = 1  # bump when the splitting rules change: persisted indexes are then rebuilt
 
 # Lower-cased tokens that end with a period but do not end a sentence.
 ABBREVIATIONS = frozenset("""
@@ -44,12 +45,17 @@ def _inside_quote(text: str, lo: int, pos: int) -> bool:
     return seg.count('"') % 2 == 1
 
 
-def _trim(text: str, start: int, end: int) -> Span | None:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return (start, end) if start < end else None
+def _pieces(text: str, cuts: list[int]) -> list[Span]:
+    """Spans between consecutive cut positions, whitespace trimmed, empty ones dropped."""
+    out = []
+    for start, end in zip(cuts, cuts[1:]):
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if start < end:
+            out.append((start, end))
+    return out
 
 
 def split_sentences(text: str) -> list[Span]:
@@ -57,41 +63,26 @@ def split_sentences(text: str) -> list[Span]:
     spans: list[Span] = []
     for line in re.finditer(r"[^\n]+", text):
         lo, hi = line.start(), line.end()
-        start = lo
+        cuts = [lo]
         for m in _END.finditer(text, lo, hi):
-            cut = m.end()
-            if not _NEXT_STARTS_SENTENCE.match(text, cut, hi):
+            if not _NEXT_STARTS_SENTENCE.match(text, m.end(), hi):
                 continue
             if _is_abbreviation(text, m.start()) and m.end() - m.start() == 1:
                 continue
-            if _inside_quote(text, start, m.end()):
+            if _inside_quote(text, cuts[-1], m.end()):
                 continue
-            span = _trim(text, start, cut)
-            if span:
-                spans.append(span)
-            start = cut
-        span = _trim(text, start, hi)
-        if span:
-            spans.append(span)
+            cuts.append(m.end())
+        spans += _pieces(text, cuts + [hi])
     return spans
 
 
 def _split_long(text: str, span: Span, max_chars: int) -> list[Span]:
     """Break an over-long sentence at word boundaries (a last resort: quotes and clauses may split)."""
-    start, end = span
-    out: list[Span] = []
-    while end - start > max_chars:
-        cut = text.rfind(" ", start + 1, start + max_chars)
-        if cut <= start:
-            cut = start + max_chars
-        piece = _trim(text, start, cut)
-        if piece:
-            out.append(piece)
-        start = cut
-    piece = _trim(text, start, end)
-    if piece:
-        out.append(piece)
-    return out
+    cuts = [span[0]]
+    while span[1] - cuts[-1] > max_chars:
+        cut = text.rfind(" ", cuts[-1] + 1, cuts[-1] + max_chars)
+        cuts.append(cut if cut > cuts[-1] else cuts[-1] + max_chars)
+    return _pieces(text, cuts + [span[1]])
 
 
 def _blank_line(text: str, a: int, b: int) -> bool:

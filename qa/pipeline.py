@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import store
-from .chunking import chunk, split_sentences
+from .chunking import CHUNKER_VERSION, chunk, split_sentences
 from .embedder import Embedder, load_embedder
 from .errors import ArticleError, QAError
 from .retrieval import BM25Index, DenseIndex, HybridRetriever
@@ -77,7 +77,8 @@ class ArticleQA:
     def _manifest(self) -> dict[str, Any]:
         s = self.settings
         return {"article_sha256": self.sha256, "embedder": self.embedder.fingerprint,
-                "chunking": {"max_chars": s.chunk_chars, "overlap": s.chunk_overlap}, "versions": _versions()}
+                "chunking": {"max_chars": s.chunk_chars, "overlap": s.chunk_overlap, "version": CHUNKER_VERSION},
+                "versions": _versions()}
 
     def _load_or_build(self, progress: Progress | None) -> tuple[list[Passage], DenseIndex]:
         import faiss
