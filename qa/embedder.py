@@ -53,7 +53,9 @@ class Embedder:
 
     def __init__(self, name: str = BUNDLED_EMBEDDER, device: str = "cpu") -> None:
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()  # "Loading weights" bars are noise on a CLI
         path = resolve_model_path(name)
         try:
             self.model = SentenceTransformer(path, device=device, local_files_only=not os.environ.get("HF_ONLINE"))

@@ -25,7 +25,7 @@ def tokenize(text: str, stemmer: object | None = None) -> list[str]:
     words = [w for w in re.findall(r"\w+", text.lower()) if w not in STOPWORDS]
     if stemmer is not None:
         words = [stemmer.stem(w) for w in words]  # type: ignore[attr-defined]
-    return words
+    return [w for w in words if w]  # the stemmer maps non-Latin words to ""
 
 
 def make_stemmer(enabled: bool) -> object | None:
