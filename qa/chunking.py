@@ -30,7 +30,7 @@ def _is_abbreviation(text: str, dot: int) -> bool:
     """True when the period at ``dot`` closes an abbreviation or an initial ("R." "Dr." "S.H.")."""
     if text[dot] != ".":
         return False
-    m = re.search(r"([\w.]+)$", text[:dot])
+    m = re.search(r"([\w.]+)$", text[max(0, dot - 40) : dot])  # a bounded look-back keeps this O(1)
     if not m:
         return False
     word = m.group(1).lower().strip(".")
