@@ -98,7 +98,7 @@ def article_html(qa: Any, span: tuple[int, int] | None = None) -> str:
     return f'<div class="article" id="article-view">{title}<div class="article-text">{body}</div></div>'
 
 
-def answer_messages(qa: Any, question: str, answer: Any) -> list[dict[str, Any]]:
+def answer_messages(qa: Any, answer: Any) -> list[dict[str, Any]]:
     """Chat messages for one answer: the answer, then its source in a collapsible section."""
     if answer.text is None:
         out: list[dict[str, Any]] = [{"role": "assistant", "content": DECLINE}]
@@ -141,7 +141,7 @@ def build(articles: Articles) -> Any:
             history.append({"role": "assistant", "content": "Pertanyaan tidak dapat diproses. Coba tulis ulang."})
             return "", history, gr.skip(), last
         span = (answer.start, answer.end) if answer.text else None
-        return "", history + answer_messages(qa, message, answer), article_html(qa, span), last
+        return "", history + answer_messages(qa, answer), article_html(qa, span), last
 
     def chat(message: str, previous_question: str = "") -> str:
         """Answer a question about the bundled article; `previous_question` helps follow-ups."""

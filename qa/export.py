@@ -17,7 +17,6 @@ import re
 from pathlib import Path
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
 from .e5convert import bundled_embedder_dir, fingerprint, source_path
@@ -112,7 +111,6 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(row), flush=True)
         results.append(row)
         del model
-        torch.cuda.empty_cache() if torch.cuda.is_available() else None
     best = max(results, key=lambda r: r["valid_f1"])
     args.out.mkdir(parents=True, exist_ok=True)
     target = args.out / WEIGHTS
