@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import html
 import ipaddress
+import logging
 import os
 import re
 import sys
@@ -43,7 +44,9 @@ ARTICLE_ERRORS = {
     "too_large": "Berkas terlalu besar.",
 }
 
+UNEXPECTED = "Maaf, terjadi kesalahan tak terduga. Silakan coba lagi."
 DEFAULT_KEY = "default"
+log = logging.getLogger("tanya-artikel")
 
 
 def confidence_label(score: float) -> str:
@@ -140,6 +143,9 @@ def build(articles: Articles) -> Any:
         except QAError:
             history.append({"role": "assistant", "content": "Pertanyaan tidak dapat diproses. Coba tulis ulang."})
             return "", history, gr.skip(), last
+        except Exception:  # noqa: BLE001 - a bug must not end the conversation; it is logged in full
+            log.exception("answering %r failed", message[:200])
+            return "", history + [{"role": "assistant", "content": UNEXPECTED}], gr.skip(), last
         span = (answer.start, answer.end) if answer.text else None
         return "", history + answer_messages(qa, answer), article_html(qa, span), last
 
@@ -151,6 +157,9 @@ def build(articles: Articles) -> Any:
             qa, answer, _ = ask(DEFAULT_KEY, message, {"question": previous_question or None})
         except QAError:
             return "Pertanyaan tidak dapat diproses. Coba tulis ulang."
+        except Exception:  # noqa: BLE001
+            log.exception("answering %r failed", message[:200])
+            return UNEXPECTED
         if answer.text is None:
             return DECLINE
         return f"{answer.text}\n\nKeyakinan: {confidence_label(answer.score)} ({round(100 * answer.score)}%)"
@@ -166,6 +175,9 @@ def build(articles: Articles) -> Any:
             return key, f"⚠️ {ARTICLE_ERRORS.get(exc.reason, 'Artikel tidak dapat dibaca.')}", gr.skip(), gr.skip()
         except QAError:
             return key, "⚠️ Artikel tidak dapat dibaca.", gr.skip(), gr.skip()
+        except Exception:  # noqa: BLE001
+            log.exception("loading an article failed")
+            return key, f"⚠️ {UNEXPECTED}", gr.skip(), gr.skip()
         new_key = articles.put(qa)
         label = f"“{html.escape(qa.title)}”" if qa.title else "artikel baru"
         return (new_key, f"✅ Memuat {label}: {len(qa.passages)} bagian terindeks. Silakan bertanya.",
@@ -254,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="allow a non-loopback --host: anyone who can reach it can use the app")
     ap.add_argument("--article", help="start with this article (.txt, .md, .html) instead of the bundled one")
     args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not is_loopback(args.host) and not args.expose:
         print(f"error: --host {args.host} would expose the app beyond this machine; add --expose if you mean it",
               file=sys.stderr)

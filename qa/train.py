@@ -109,6 +109,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--save-every", type=int, default=200)
     ap.add_argument("--snapshot-every", type=int, default=400, help="also keep weights every N steps")
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--init", type=Path, default=None,
+                    help="start from a step*.safetensors of an earlier run (new optimiser and schedule)")
     ap.add_argument("--threads", type=int, default=None)
     args = ap.parse_args(argv)
 
@@ -122,6 +124,12 @@ def main(argv: list[str] | None = None) -> None:
     tokenizer = AutoTokenizer.from_pretrained(str(base))
     model = AutoModelForQuestionAnswering.from_pretrained(str(base))
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
+    if args.init:
+        from safetensors.torch import load_file
+
+        keys = model.load_state_dict(load_file(str(args.init)), strict=False)
+        if keys.unexpected_keys or any("word_embeddings" not in k for k in keys.missing_keys):
+            raise SystemExit(f"{args.init} does not match the model: {keys}")
     feats = featurise(training_examples(args.data), tokenizer, args.max_len, args.stride)
     steps_per_epoch = math.ceil(len(feats) / args.batch_size)
     total = int(steps_per_epoch * args.epochs)
