@@ -148,10 +148,33 @@ def index_build(n: int) -> dict:
             + ("" if count >= n else f" (fewer than the {n} asked for)")}
 
 
+def accuracy(limit: int) -> dict:
+    """F1 of the shipped int8 reader against the unoptimised fp32 one (TyDi QA dev reader mode, pairs)."""
+    from evaluate import Item, load_pairs, run_open, run_reader, scores_at
+
+    from qa import ArticleQA, Reader
+    from qa.squad import load_squad
+
+    out: dict = {}
+    tydi = DATA / "tydiqa_goldp_id_dev.json"
+    for label, int8 in (("fp32", False), ("int8", True)):
+        row: dict = {}
+        if tydi.is_file():
+            reader = Reader.default(int8=int8)
+            items = [Item(e.id, e.question, e.answers, e.context) for e in load_squad(tydi)[: limit or None]]
+            row["tydiqa_dev_reader_f1"] = scores_at(run_reader(reader, items), reader.threshold)["f1"]
+        qa = ArticleQA.default(int8=int8, no_answer_threshold=0.0)
+        row["pairs_f1"] = scores_at(run_open(qa, load_pairs(ROOT / "pairs.jsonl"), 3), qa.reader.threshold)["f1"]
+        out[label] = row
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=3, help="passes over the article's questions (default 3)")
     ap.add_argument("--skip-index", action="store_true", help="skip the 10,000-passage index build")
+    ap.add_argument("--skip-accuracy", action="store_true", help="skip the int8-vs-fp32 F1 check (about 4 minutes)")
+    ap.add_argument("--accuracy-limit", type=int, default=0, help="TyDi QA dev questions for the F1 check (0 = all)")
     ap.add_argument("--json", type=Path, help="write the figures as JSON")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT.parent))
@@ -159,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     report["cold_start"] = {"project": cold_start(False), "peer": cold_start(True)}
     if not args.skip_index:
         report["index_build"] = index_build(10_000)
+    if not args.skip_accuracy:
+        report["accuracy"] = accuracy(args.accuracy_limit)
     w, c = report["warm"], report["cold_start"]
     report["ratio_project_over_peer"] = {
         "warm_p50": round(w["project_ms"]["p50"] / w["peer_ms"]["p50"], 2),

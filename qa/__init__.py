@@ -5,11 +5,29 @@
     qa.ask("Siapa yang menyerahkan penghargaan?").text
 """
 
+from typing import TYPE_CHECKING, Any
+
 from .errors import ArticleError, ModelError, QAError, QuestionError
-from .pipeline import ArticleQA
-from .reader import Reader
 from .settings import Settings
 from .types import Answer, Passage
+
+if TYPE_CHECKING:
+    from .pipeline import ArticleQA
+    from .reader import Reader
+
+
+def __getattr__(name: str) -> Any:
+    """``ArticleQA`` and ``Reader`` pull in torch: import them on first use, so ``--help`` is instant."""
+    if name == "ArticleQA":
+        from .pipeline import ArticleQA
+
+        return ArticleQA
+    if name == "Reader":
+        from .reader import Reader
+
+        return Reader
+    raise AttributeError(f"module 'qa' has no attribute {name!r}")
+
 
 __all__ = ["Answer", "ArticleError", "ArticleQA", "ModelError", "Passage", "QAError", "QuestionError", "Reader",
            "Settings"]

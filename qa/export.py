@@ -3,7 +3,7 @@
     python -m qa.export --run runs/reader --out qa/models/reader
 
 For each ``step*.safetensors`` in the run folder: round the weights to fp16 (what is shipped), read
-every validation question against its gold passage, fit ``p = sigmoid(scale * margin + bias)`` so
+every validation question against its gold passage (int8, as the reader runs by default), fit ``p = sigmoid(scale * margin + bias)`` so
 that p estimates the F1 of the best span (soft-label logistic regression), and choose the no-answer
 threshold that maximises overall validation F1. The checkpoint with the best validation F1 wins.
 Only IDK-MRC valid and TyDi QA Indonesian valid are read: never the test files.
@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from .e5convert import bundled_embedder_dir, fingerprint, source_path
 from .metrics import best_scores
-from .reader import META, WEIGHTS, Reader, assemble
+from .reader import META, WEIGHTS, Reader, assemble, quantize
 from .settings import BUNDLED_EMBEDDER, Settings, cache_dir
 from .squad import Example, load_squad
 from .store import sha256_file
@@ -99,6 +99,8 @@ def main(argv: list[str] | None = None) -> None:
         tmp = args.run / f"{ckpt.stem}.fp16.safetensors"
         save_file(half, str(tmp))
         model, tok = assemble(base, tmp)
+        if settings.int8:  # calibrate the model as it will run
+            model = quantize(model)
         margins, f1 = score_examples(Reader(model, tok), examples, settings)
         scale, bias = fit_calibration(margins, f1)
         probs = 1 / (1 + np.exp(-(scale * margins + bias)))

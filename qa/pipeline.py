@@ -43,6 +43,10 @@ class ArticleQA:
                  index_dir: Path | None = None, embedder: Embedder | None = None, reader: Reader | None = None,
                  progress: Progress | None = None) -> None:
         self.settings = settings or Settings()
+        if self.settings.num_threads:
+            import torch
+
+            torch.set_num_threads(self.settings.num_threads)
         self.article = clean_article(article) if isinstance(article, str) else clean_article("")
         self.title = title
         self.embedder = embedder or load_embedder(self.settings.embedder)
@@ -140,7 +144,7 @@ class ArticleQA:
         if self._reader is None:
             from .reader import load_reader
 
-            self._reader = load_reader(self.settings.reader, self.embedder)
+            self._reader = load_reader(self.settings.reader, self.embedder, self.settings.int8)
         return self._reader
 
     def ask(self, question: str, k: int | None = None, context: str | None = None) -> Answer:

@@ -74,8 +74,8 @@ class Reader:
         self.scale, self.bias, self.threshold, self.name = scale, bias, threshold, name
 
     @classmethod
-    def default(cls) -> Reader:
-        return load_reader(str(DEFAULT_READER))
+    def default(cls, int8: bool = True) -> Reader:
+        return load_reader(str(DEFAULT_READER), int8=int8)
 
     # -- public -------------------------------------------------------------------------------
     def read(self, question: str, context: str, settings: Settings | None = None) -> Answer:
@@ -141,7 +141,8 @@ class Reader:
             length = np.arange(n)[None, :] - np.arange(n)[:, None]
             ok = valid[:, None] & valid[None, :] & (length >= 0) & (length < settings.max_answer_tokens)
             scores = np.where(ok, scores, -np.inf)
-            flat = np.argsort(-scores, axis=None)[:N_BEST]
+            flat = np.argpartition(-scores, N_BEST, axis=None)[:N_BEST] if scores.size > N_BEST else np.arange(scores.size)
+            flat = flat[np.argsort(-scores.ravel()[flat])]
             for i, j in zip(*np.unravel_index(flat, scores.shape)):
                 if not ok[i, j]:
                     break
@@ -171,6 +172,25 @@ class Reader:
         return [(prob, a, b, pi) for prob, _, a, b, pi in out]
 
 
+def quantize(model: torch.nn.Module) -> torch.nn.Module:
+    """int8 dynamic quantisation (per-channel weights) of the linear layers, in place.
+
+    The feed-forward output projections see GELU activations with large outliers, which per-tensor
+    int8 activations flatten (answers changed in our checks), and the span head is tiny: those stay
+    fp32. The shared embedding matrix is not touched, so it stays shared.
+    """
+    import warnings
+
+    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+    spec = {name: per_channel_dynamic_qconfig for name, module in model.named_modules()
+            if isinstance(module, torch.nn.Linear) and "qa_outputs" not in name
+            and not (name.endswith("output.dense") and "attention" not in name)}
+    with warnings.catch_warnings():  # torch.ao is deprecated in favour of torchao, still the fastest CPU path here
+        warnings.simplefilter("ignore")
+        return quantize_dynamic(model, spec, dtype=torch.qint8, inplace=True)
+
+
 def assemble(base_dir: str, weights: Path, word_embeddings: torch.Tensor | None = None
              ) -> tuple[torch.nn.Module, object]:
     """The QA model: shipped layers + the base encoder's frozen word embeddings.
@@ -198,11 +218,12 @@ def assemble(base_dir: str, weights: Path, word_embeddings: torch.Tensor | None 
     return model.eval(), AutoTokenizer.from_pretrained(base_dir)
 
 
-@functools.lru_cache(maxsize=2)
-def load_reader(name: str = str(DEFAULT_READER), embedder: Embedder | None = None) -> Reader:
+@functools.lru_cache(maxsize=4)
+def load_reader(name: str = str(DEFAULT_READER), embedder: Embedder | None = None, int8: bool = True) -> Reader:
     """Load a shipped reader directory (base + weights, checksum-verified) or any HF QA model.
 
-    Pass the loaded ``embedder`` when it is the reader's base model, so both share one embedding matrix.
+    Pass the loaded ``embedder`` when it is the reader's base model, so both share one embedding matrix;
+    ``int8`` quantises the linear layers for CPU speed (see :func:`quantize`).
     """
     from .embedder import resolve_model_path
 
@@ -225,14 +246,18 @@ def load_reader(name: str = str(DEFAULT_READER), embedder: Embedder | None = Non
         if embedder is not None and embedder.name == base and embedder.fingerprint == meta.get("base_fingerprint"):
             shared = embedder.word_embeddings()
         model, tok = assemble(resolve_model_path(base), weights, shared)
+        if int8:
+            model = quantize(model)
         cal = meta["calibration"]
         return Reader(model, tok, scale=cal["scale"], bias=cal["bias"], threshold=meta["threshold"],
-                      name=f"{path.name}@{digest[:12]}")
+                      name=f"{path.name}@{digest[:12]}{'/int8' if int8 else ''}")
     try:
         from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
         model = AutoModelForQuestionAnswering.from_pretrained(name)
         tok = AutoTokenizer.from_pretrained(name)
+        if int8:
+            model = quantize(model)
     except Exception as exc:  # noqa: BLE001
         raise ModelError(f"cannot load reader {name!r} ({type(exc).__name__}: {exc}). Give the shipped reader "
                          f"directory ({DEFAULT_READER}) or a local question-answering model directory.") from exc

@@ -75,6 +75,15 @@ def test_cli_retrieve_json_and_help():
     assert "ask" in helptext and "retrieve" in helptext and "index" in helptext
 
 
+def test_light_import_and_help_do_not_load_torch():
+    code = "import sys, qa, qa.cli; qa.Settings(); print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    from qa import ArticleQA as Lazy  # still importable by name
+
+    assert Lazy is ArticleQA
+
+
 def test_cli_errors_without_traceback(tmp_path):
     empty = tmp_path / "kosong.txt"
     empty.write_text("  ")

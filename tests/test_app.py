@@ -175,3 +175,32 @@ def test_bad_questions_through_the_app(server):
         assert isinstance(reply, str) and reply.strip(), name
         assert "Traceback" not in reply and "Error" not in reply, (name, reply)
     assert contains(client.predict("Siapa Penjabat Gubernur Banten?", api_name="/chat"), ["A Damenta"])
+
+
+def test_unexpected_failure_is_answered_in_indonesian_and_serving_continues(default_qa):
+    """A bug below the app (here: the article store failing once) gives a polite message, not "Error"."""
+    from gradio_client import Client
+
+    sys.path.insert(0, str(ROOT))
+    import app
+
+    class Flaky(app.Articles):
+        failures = 0
+
+        def get(self, key):
+            if self.failures:
+                self.failures -= 1
+                raise RuntimeError("disk on fire")
+            return super().get(key)
+
+    articles = Flaky()
+    articles.put(default_qa, app.DEFAULT_KEY)
+    demo = app.build(articles)
+    demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        client = Client(demo.local_url, verbose=False)
+        articles.failures = 1
+        assert client.predict("Kapan penghargaan diserahkan?", api_name="/chat") == app.UNEXPECTED
+        assert "8/1/2025" in client.predict("Kapan penghargaan diserahkan?", api_name="/chat")
+    finally:
+        demo.close()
