@@ -141,7 +141,8 @@ class Reader:
             length = np.arange(n)[None, :] - np.arange(n)[:, None]
             ok = valid[:, None] & valid[None, :] & (length >= 0) & (length < settings.max_answer_tokens)
             scores = np.where(ok, scores, -np.inf)
-            flat = np.argpartition(-scores, N_BEST, axis=None)[:N_BEST] if scores.size > N_BEST else np.arange(scores.size)
+            top = min(N_BEST, scores.size - 1)
+            flat = np.argpartition(-scores, top, axis=None)[: top + 1]  # the best few, then order them
             flat = flat[np.argsort(-scores.ravel()[flat])]
             for i, j in zip(*np.unravel_index(flat, scores.shape)):
                 if not ok[i, j]:

@@ -63,6 +63,12 @@ def test_read_offsets_into_context(reader):
     assert "Siti" in answer.text and 0.0 <= answer.score <= 1.0
 
 
+def test_tiny_contexts(reader):
+    for context in ("a", "Siti.", "!"):
+        answer = reader.read("x", context)
+        assert answer.text is None or context[answer.start:answer.end] == answer.text
+
+
 def test_ask_contract(default_qa):
     answer = default_qa.ask("Siapa Penjabat Gubernur Banten?")
     assert answer.text and default_qa.article[answer.start:answer.end] == answer.text
