@@ -1,14 +1,16 @@
 """Speed and memory benchmark: the project's ``ask()`` against a plain fp32 one-forward peer.
 
-    python eval/bench.py                 # everything (about 10 minutes on 2 cores)
-    python eval/bench.py --skip-index    # without the 10,000-passage index build
+    python eval/bench.py                 # everything (about 15 minutes on 2 cores)
+    python eval/bench.py --skip-index --skip-accuracy
 
 The peer is the usual way to do this without the project: FAISS dense top-3 with the same
 embedder, then one batched fp32 forward of a separately loaded copy of the same reader over the
-three passages and an argmax span. Both run in this process, interleaved, so machine noise hits
-both alike. Cold start and peak memory are measured in fresh processes (models cached, index
-persisted). The index build uses TyDi QA passages from ``../shared/data/qa``. Figures only: there
-are no pass/fail thresholds here.
+three passages and an argmax span. The project runs twice, with its int8 reader (the default) and
+with the fp32 reader, so the int8 lever is measured on its own. All contenders run in this process,
+interleaved, so machine noise hits them alike. Cold start and peak memory are measured in fresh
+processes (models cached, index persisted). The index build uses TyDi QA / IDK-MRC passages from
+``../shared/data/qa``. The accuracy check compares F1 of the int8 and fp32 readers on TyDi QA dev
+(reader mode) and on the article's pairs. Figures only: there are no pass/fail thresholds here.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -77,27 +80,25 @@ def percentile(xs: list[float], q: float) -> float:
 
 
 def warm_latency(repeats: int) -> dict:
+    """Project (int8 reader), the same pipeline with the fp32 reader, and the peer, interleaved."""
     from qa import ArticleQA
 
-    qa = ArticleQA.default()
-    peer = Peer(qa)
+    contenders: dict[str, Callable[[str], object]] = {
+        "project": ArticleQA.default().ask, "project_fp32": ArticleQA.default(int8=False).ask}
+    contenders["peer"] = Peer(ArticleQA.default()).ask
     qs = questions()
     for q in qs[:3]:
-        qa.ask(q)
-        peer.ask(q)
-    ours: list[float] = []
-    theirs: list[float] = []
+        for ask in contenders.values():
+            ask(q)
+    times: dict[str, list[float]] = {name: [] for name in contenders}
     for _ in range(repeats):
         for q in qs:
-            t0 = time.perf_counter()
-            qa.ask(q)
-            ours.append(time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            peer.ask(q)
-            theirs.append(time.perf_counter() - t0)
+            for name, ask in contenders.items():
+                t0 = time.perf_counter()
+                ask(q)
+                times[name].append(time.perf_counter() - t0)
     return {"questions": len(qs) * repeats,
-            "project_ms": {"p50": percentile(ours, 50), "p95": percentile(ours, 95)},
-            "peer_ms": {"p50": percentile(theirs, 50), "p95": percentile(theirs, 95)}}
+            **{f"{name}_ms": {"p50": percentile(ts, 50), "p95": percentile(ts, 95)} for name, ts in times.items()}}
 
 
 COLD = """
