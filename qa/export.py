@@ -88,7 +88,8 @@ def main(argv: list[str] | None = None) -> None:
         examples = examples[: args.limit]
     answerable = np.array([bool(ex.answers) for ex in examples])
     base = str(bundled_embedder_dir(cache_dir()))
-    ckpts = sorted(args.run.glob("step*.safetensors"), key=lambda p: int(re.sub(r"\D", "", p.stem)))
+    ckpts = sorted((p for p in args.run.glob("step*.safetensors") if re.fullmatch(r"step\d+", p.stem)),
+                   key=lambda p: int(p.stem[4:]))  # not the .fp16 copies written below
     ckpts = ckpts[-args.last :]
     if not ckpts:
         raise SystemExit(f"no step*.safetensors checkpoints in {args.run}")
