@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=0, help="evaluate only the first N questions")
     ap.add_argument("--top-k", type=int, default=3, help="passages read per question (default 3)")
     ap.add_argument("--threshold", type=float, default=None, help="override the reader's no-answer threshold")
-    ap.add_argument("--fp32", action="store_true", help="run the reader in fp32 instead of int8")
+    ap.add_argument("--int8", action="store_true", help="run the reader with int8 linear layers (Settings.int8)")
     ap.add_argument("--json", type=Path, metavar="OUT", help="write the full report as JSON")
     ap.add_argument("--markdown", type=Path, metavar="OUT", help="write a Markdown summary with failures")
     ap.add_argument("--plot", type=Path, metavar="OUT.png", help="plot F1/accuracy against the threshold")
@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.squad and (args.pairs or args.article):
             raise QAError("--squad cannot be combined with --pairs/--article")
-        settings = {"no_answer_threshold": 0.0, "top_k": args.top_k, "int8": not args.fp32}
+        settings = {"no_answer_threshold": 0.0, "top_k": args.top_k, "int8": args.int8}
         if args.squad:
             examples = load_squad(args.squad)
             if args.limit:
@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
             items = [Item(e.id, e.question, e.answers, e.context) for e in examples]
             dataset = args.squad.name
             if args.mode == "reader":
-                reader = Reader.default(int8=not args.fp32)
+                reader = Reader.default(int8=args.int8)
                 embedder_fp = None
                 results = run_reader(reader, items)
             else:

@@ -3,7 +3,7 @@
     python -m qa.export --run runs/reader --out qa/models/reader
 
 For each ``step*.safetensors`` in the run folder: round the weights to fp16 (what is shipped), read
-every validation question against its gold passage (int8, as the reader runs by default), fit
+every validation question against its gold passage (fp32 as the reader runs by default, or int8), fit
 ``p = sigmoid(scale * margin + bias)`` so that p estimates the F1 of the best span (soft-label
 logistic regression), and choose the no-answer threshold that maximises overall validation F1.
 The checkpoint with the best validation F1 wins.
@@ -79,10 +79,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=Path("qa/models/reader"))
     ap.add_argument("--data", type=Path, default=DATA_DIR)
     ap.add_argument("--last", type=int, default=2, help="consider only the newest N checkpoints")
+    ap.add_argument("--int8", action="store_true", help="calibrate the int8 reader (Settings.int8) instead of fp32")
     ap.add_argument("--limit", type=int, default=0, help="validate on the first N questions only (smoke tests)")
     args = ap.parse_args(argv)
 
-    settings = Settings()
+    settings = Settings(int8=args.int8)
     examples = [ex for name in VALID_FILES for ex in load_squad(args.data / name)]
     if args.limit:
         examples = examples[: args.limit]

@@ -74,7 +74,7 @@ class Reader:
         self.scale, self.bias, self.threshold, self.name = scale, bias, threshold, name
 
     @classmethod
-    def default(cls, int8: bool = True) -> Reader:
+    def default(cls, int8: bool = False) -> Reader:
         return load_reader(str(DEFAULT_READER), int8=int8)
 
     # -- public -------------------------------------------------------------------------------
@@ -205,8 +205,11 @@ def assemble(base_dir: str, weights: Path, word_embeddings: torch.Tensor | None 
     from transformers.initialization import no_init_weights
 
     config = AutoConfig.from_pretrained(base_dir)
+    # the real matrix is attached below: allocate no throwaway copy (just enough rows for the padding id)
+    vocab, config.vocab_size = config.vocab_size, (config.pad_token_id or 0) + 1
     with no_init_weights():
         model = AutoModelForQuestionAnswering.from_config(config)
+    model.config.vocab_size = vocab
     state = {k: v.float() for k, v in load_file(str(weights)).items()}
     expected = {k for k in model.state_dict() if "word_embeddings" not in k}
     if missing := expected - set(state):
@@ -215,12 +218,13 @@ def assemble(base_dir: str, weights: Path, word_embeddings: torch.Tensor | None 
     if word_embeddings is None:
         with safe_open(str(Path(base_dir) / "model.safetensors"), "pt") as f:
             word_embeddings = f.get_tensor("embeddings.word_embeddings.weight")
-    model.bert.embeddings.word_embeddings.weight = torch.nn.Parameter(word_embeddings, requires_grad=False)
+    model.bert.embeddings.word_embeddings = torch.nn.Embedding.from_pretrained(
+        word_embeddings, freeze=True, padding_idx=config.pad_token_id)
     return model.eval(), AutoTokenizer.from_pretrained(base_dir)
 
 
 @functools.lru_cache(maxsize=4)
-def load_reader(name: str = str(DEFAULT_READER), embedder: Embedder | None = None, int8: bool = True) -> Reader:
+def load_reader(name: str = str(DEFAULT_READER), embedder: Embedder | None = None, int8: bool = False) -> Reader:
     """Load a shipped reader directory (base + weights, checksum-verified) or any HF QA model.
 
     Pass the loaded ``embedder`` when it is the reader's base model, so both share one embedding matrix;

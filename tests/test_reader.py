@@ -127,3 +127,7 @@ def test_articleqa_shares_models():
     a = ArticleQA.from_text("Andi tinggal di Medan.")
     b = ArticleQA.from_text("Budi tinggal di Solo.")
     assert a.embedder is b.embedder and a.reader is b.reader
+    # one embedding matrix in memory, full size, used by both models
+    shared = a.reader.model.bert.embeddings.word_embeddings
+    assert shared.weight.data_ptr() == a.embedder.word_embeddings().data_ptr()
+    assert shared.num_embeddings == a.reader.model.config.vocab_size >= len(a.reader.tokenizer)
