@@ -46,6 +46,10 @@ ARTICLE_ERRORS = {
 
 UNEXPECTED = "Maaf, terjadi kesalahan tak terduga. Silakan coba lagi."
 DEFAULT_KEY = "default"
+CSS = """
+.article-text { white-space: pre-wrap; line-height: 1.55; max-height: 560px; overflow-y: auto; }
+mark.answer, .message mark { background: #ffe066; padding: 0 2px; border-radius: 3px; }
+"""
 log = logging.getLogger("tanya-artikel")
 
 
@@ -205,11 +209,7 @@ def build(articles: Articles) -> Any:
     def reset():
         return DEFAULT_KEY, "Kembali ke artikel bawaan.", article_html(articles.get(DEFAULT_KEY)), [], {}
 
-    css = """
-    .article-text { white-space: pre-wrap; line-height: 1.55; max-height: 560px; overflow-y: auto; }
-    mark.answer, .message mark { background: #ffe066; padding: 0 2px; border-radius: 3px; }
-    """
-    with gr.Blocks(title="Tanya Artikel", css=css) as demo:
+    with gr.Blocks(title="Tanya Artikel") as demo:
         gr.Markdown("# Tanya Artikel\nTanyakan apa saja tentang artikel berita di samping. Jawaban diambil "
                     "langsung dari teks artikel; bila artikel tidak memuat jawabannya, kami akan bilang.")
         key = gr.State(DEFAULT_KEY)
@@ -266,7 +266,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="allow a non-loopback --host: anyone who can reach it can use the app")
     ap.add_argument("--article", help="start with this article (.txt, .md, .html) instead of the bundled one")
     args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in ("tanya-artikel", "qa"):  # our own progress and rebuild messages, not every HTTP request
+        logging.getLogger(name).setLevel(logging.INFO)
     if not is_loopback(args.host) and not args.expose:
         print(f"error: --host {args.host} would expose the app beyond this machine; add --expose if you mean it",
               file=sys.stderr)
@@ -284,7 +286,8 @@ def main(argv: list[str] | None = None) -> int:
     articles = Articles()
     articles.put(qa, DEFAULT_KEY)
     demo = build(articles)
-    demo.launch(server_name=args.host, server_port=args.port, max_file_size=MAX_UPLOAD_BYTES, show_error=False)
+    demo.launch(server_name=args.host, server_port=args.port, max_file_size=MAX_UPLOAD_BYTES, show_error=False,
+                css=CSS)
     return 0
 
 

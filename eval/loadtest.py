@@ -3,8 +3,10 @@
     python app.py &                       # in another terminal
     python eval/loadtest.py --url http://127.0.0.1:7860/ --users 20 --seconds 60
 
-Reports requests served, failures, latency p50/p95/max and the app's resident memory at start and
-end (read from /proc for the process listening on the port, when it runs on this machine).
+Reports requests served, failures, latency p50/p95/max and the app's resident memory (read from
+/proc for the process listening on the port, when it runs on this machine) right after start-up,
+after a warm-up round (every user's first request, which allocates the models' working memory in
+the worker threads), and at the end; growth is reported from the warm-up figure, so it shows leaks.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--users", type=int, default=20)
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--max-requests", type=int, default=5000, help="stop after this many requests in total")
+    ap.add_argument("--warmup", type=int, default=2, help="requests per user before memory is measured (default 2)")
     ap.add_argument("--json", type=Path, help="write the figures as JSON")
     args = ap.parse_args(argv)
     host = urlparse(args.url).hostname or ""
@@ -53,15 +56,30 @@ def main(argv: list[str] | None = None) -> int:
     from gradio_client import Client
 
     port = urlparse(args.url).port or 80
+    rss_idle = server_rss_mb(port)
+    clients = [Client(args.url, verbose=False) for _ in range(args.users)]
+    failures: list[str] = []
+
+    def warm(client: Client, seed: int) -> None:
+        for question in random.Random(-seed).sample(QUESTIONS, args.warmup):
+            try:
+                client.predict(question, api_name="/chat")
+            except Exception as exc:  # noqa: BLE001 - counted like any other failure
+                failures.append(f"warm-up: {type(exc).__name__}: {exc}"[:200])
+
+    warmers = [threading.Thread(target=warm, args=(c, i)) for i, c in enumerate(clients)]
+    for t in warmers:
+        t.start()
+    for t in warmers:
+        t.join()
     rss_start = server_rss_mb(port)
     latencies: list[float] = []
-    failures: list[str] = []
     lock = threading.Lock()
     stop_at = time.time() + args.seconds
 
     def user(seed: int) -> None:
         rng = random.Random(seed)
-        client = Client(args.url, verbose=False)
+        client = clients[seed]
         while time.time() < stop_at:
             with lock:
                 if len(latencies) + len(failures) >= args.max_requests:
@@ -90,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         "throughput_rps": round(len(latencies) / elapsed, 2),
         "latency_ms": {"p50": round(float(np.percentile(lat, 50))), "p95": round(float(np.percentile(lat, 95))),
                        "max": round(float(lat.max()))},
-        "rss_mb": {"start": rss_start and round(rss_start), "end": rss_end and round(rss_end)},
+        "rss_mb": {"idle": rss_idle and round(rss_idle), "after_warmup": rss_start and round(rss_start),
+                   "end": rss_end and round(rss_end)},
         "rss_growth_pct": round(100 * (rss_end - rss_start) / rss_start, 1) if rss_start and rss_end else None,
         "failure_examples": failures[:5],
     }

@@ -192,12 +192,13 @@ def quantize(model: torch.nn.Module) -> torch.nn.Module:
         return quantize_dynamic(model, spec, dtype=torch.qint8, inplace=True)
 
 
-def assemble(base_dir: str, weights: Path, word_embeddings: torch.Tensor | None = None
+def assemble(base_dir: str, weights: Path, word_embeddings: torch.Tensor | None = None, tokenizer: object = None
              ) -> tuple[torch.nn.Module, object]:
     """The QA model: shipped layers + the base encoder's frozen word embeddings.
 
     The embeddings are the embedder's own matrix, so when ``word_embeddings`` is given (the loaded
-    embedder's tensor) the reader shares it instead of holding a second 384 MB copy.
+    embedder's tensor) the reader shares it instead of holding a second 384 MB copy; likewise the
+    embedder's ``tokenizer`` (loading the 250k-piece tokenizer again costs seconds of start-up).
     """
     from safetensors import safe_open
     from safetensors.torch import load_file
@@ -220,7 +221,7 @@ def assemble(base_dir: str, weights: Path, word_embeddings: torch.Tensor | None 
             word_embeddings = f.get_tensor("embeddings.word_embeddings.weight")
     model.bert.embeddings.word_embeddings = torch.nn.Embedding.from_pretrained(
         word_embeddings, freeze=True, padding_idx=config.pad_token_id)
-    return model.eval(), AutoTokenizer.from_pretrained(base_dir)
+    return model.eval(), tokenizer or AutoTokenizer.from_pretrained(base_dir)
 
 
 @functools.lru_cache(maxsize=4)
@@ -247,10 +248,10 @@ def load_reader(name: str = str(DEFAULT_READER), embedder: Embedder | None = Non
             raise ModelError(f"reader weights {weights} are corrupt (SHA-256 {digest[:12]}... expected "
                              f"{meta['sha256'][:12]}...). Restore them with `git checkout -- {weights}`.")
         base = meta.get("base", BUNDLED_EMBEDDER)
-        shared = None
+        shared, tokenizer = None, None
         if embedder is not None and embedder.name == base and embedder.fingerprint == meta.get("base_fingerprint"):
-            shared = embedder.word_embeddings()
-        model, tok = assemble(resolve_model_path(base), weights, shared)
+            shared, tokenizer = embedder.word_embeddings(), embedder.model.tokenizer
+        model, tok = assemble(resolve_model_path(base), weights, shared, tokenizer)
         if int8:
             model = quantize(model)
         cal = meta["calibration"]
