@@ -252,19 +252,17 @@ def load_reader(name: str = str(DEFAULT_READER), embedder: Embedder | None = Non
         if embedder is not None and embedder.name == base and embedder.fingerprint == meta.get("base_fingerprint"):
             shared, tokenizer = embedder.word_embeddings(), embedder.model.tokenizer
         model, tok = assemble(resolve_model_path(base), weights, shared, tokenizer)
-        if int8:
-            model = quantize(model)
-        cal = meta["calibration"]
-        return Reader(model, tok, scale=cal["scale"], bias=cal["bias"], threshold=meta["threshold"],
-                      name=f"{path.name}@{digest[:12]}{'/int8' if int8 else ''}")
-    try:
-        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+        cal, threshold, label = meta["calibration"], meta["threshold"], f"{path.name}@{digest[:12]}"
+    else:
+        try:
+            from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
-        model = AutoModelForQuestionAnswering.from_pretrained(name)
-        tok = AutoTokenizer.from_pretrained(name)
-        if int8:
-            model = quantize(model)
-    except Exception as exc:  # noqa: BLE001
-        raise ModelError(f"cannot load reader {name!r} ({type(exc).__name__}: {exc}). Give the shipped reader "
-                         f"directory ({DEFAULT_READER}) or a local question-answering model directory.") from exc
-    return Reader(model, tok, scale=0.5, bias=0.0, threshold=0.5, name=name)
+            model = AutoModelForQuestionAnswering.from_pretrained(name)
+            tok = AutoTokenizer.from_pretrained(name)
+        except Exception as exc:  # noqa: BLE001
+            raise ModelError(f"cannot load reader {name!r} ({type(exc).__name__}: {exc}). Give the shipped reader "
+                             f"directory ({DEFAULT_READER}) or a local question-answering model directory.") from exc
+        cal, threshold, label = {"scale": 0.5, "bias": 0.0}, 0.5, name
+    if int8:
+        model, label = quantize(model), f"{label}/int8"
+    return Reader(model, tok, scale=cal["scale"], bias=cal["bias"], threshold=threshold, name=label)
