@@ -3,14 +3,16 @@
     python eval/bench.py                 # everything (about 15 minutes on 2 cores)
     python eval/bench.py --skip-index --skip-accuracy
 
-The peer is the usual way to do this without the project: FAISS dense top-3 with the same
-embedder, then one batched fp32 forward of a separately loaded copy of the same reader over the
-three passages and an argmax span. The project runs twice, as shipped (fp32 reader) and with the
-int8 reader option, so the int8 lever is measured on its own. All contenders run in this process,
+The peer is the usual way to do this without the project: sentence-transformers query embedding
+and FAISS dense top-3 over the same index, then one batched fp32 torch forward of a separately
+loaded copy of the same reader over the three passages and an argmax span. The project (ONNX
+Runtime) runs twice, as shipped (fp32) and with the int8 reader option, so the int8 lever is
+measured on its own. All contenders run in this process,
 interleaved, so machine noise hits them alike. Cold start and peak memory are measured in fresh
 processes (models cached, index persisted). The index build uses TyDi QA / IDK-MRC passages from
-``../shared/data/qa``. The accuracy check compares F1 of the fp32 and int8 readers on TyDi QA dev
-(reader mode) and on the article's pairs. Figures only: there are no pass/fail thresholds here.
+``../shared/data/qa``. The accuracy check compares F1 of the unoptimised model (torch eager fp32)
+with the project's ONNX Runtime fp32 and int8 readers on TyDi QA dev (reader mode) and on the
+article's pairs. Figures only: there are no pass/fail thresholds here.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT.parent))
+
+from qa.settings import BUNDLED_EMBEDDER, DEFAULT_ARTICLE, DEFAULT_INDEX_DIR, DEFAULT_READER, Settings  # noqa: E402
+
 DATA = ROOT.parent.parent / "shared" / "data" / "qa"
 QUESTION = "Kapan penghargaan diserahkan?"
 
@@ -38,25 +44,33 @@ def questions() -> list[str]:
 
 
 class Peer:
-    """Dense top-3 + one plain fp32 forward + argmax span: no calibration, no sharing, no tricks."""
+    """sentence-transformers query embedding + FAISS top-3 + one fp32 torch forward + argmax span.
+
+    The usual way to do this without the project, on the same models and the same FAISS index: no
+    ONNX Runtime, no calibration, no shared matrices.
+    """
 
     def __init__(self, qa) -> None:
         import torch
+        from safetensors.torch import load_file
+        from sentence_transformers import SentenceTransformer
         from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
+        from qa.embedder import resolve_model_path
+
         self.torch, self.qa = torch, qa
-        base = qa.embedder.model.tokenizer.name_or_path
-        reader_dir = Path(qa.settings.reader)
+        base = resolve_model_path(qa.settings.embedder)
+        self.embedder = SentenceTransformer(base, device="cpu", local_files_only=True)
         self.tok = AutoTokenizer.from_pretrained(base)
         model = AutoModelForQuestionAnswering.from_pretrained(base)
-        from safetensors.torch import load_file
-
-        model.load_state_dict({k: v.float() for k, v in load_file(str(reader_dir / "reader.safetensors")).items()},
-                              strict=False)
+        weights = Path(qa.settings.reader) / "reader.safetensors"
+        model.load_state_dict({k: v.float() for k, v in load_file(str(weights)).items()}, strict=False)
         self.model = model.eval()
 
     def ask(self, question: str) -> str:
-        passages = self.qa.retrieve(question, k=3, mode="dense")
+        vector = self.embedder.encode([question], prompt_name="query", normalize_embeddings=True)
+        _, ids = self.qa.retriever.dense.index.search(np.asarray(vector, dtype=np.float32), 3)
+        passages = [self.qa.passages[i] for i in ids[0] if i >= 0]
         enc = self.tok([question] * len(passages), [p.text for p in passages], truncation="only_second",
                        max_length=256, padding=True, return_tensors="pt", return_offsets_mapping=True)
         offsets = enc.pop("offset_mapping")
@@ -73,6 +87,27 @@ class Peer:
                 best = s[i] + e[j]
                 text = passages[w].text[int(offsets[w][i][0]):int(offsets[w][j][1])]
         return text
+
+
+def torch_reader():
+    """The shipped reader through torch eager fp32 (the unoptimised model), with the project's decoding."""
+    import torch
+
+    from qa import Reader
+    from qa.embedder import load_embedder, resolve_model_path
+    from qa.reader import WEIGHTS, assemble
+
+    shipped = Reader.default()
+    model = assemble(resolve_model_path(BUNDLED_EMBEDDER), DEFAULT_READER / WEIGHTS)
+    matrix = torch.from_numpy(np.array(load_embedder().word_embeddings()))
+
+    def forward(ids: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
+        with torch.inference_mode():
+            out = model(inputs_embeds=matrix[torch.from_numpy(ids)], attention_mask=torch.from_numpy(mask))
+        return [out.start_logits.numpy(), out.end_logits.numpy()]
+
+    return Reader(forward, shipped.tokenizer, pad_id=shipped.pad_id, scale=shipped.scale, bias=shipped.bias,
+                  threshold=shipped.threshold, name=shipped.name + "/torch")
 
 
 def percentile(xs: list[float], q: float) -> float:
@@ -154,7 +189,7 @@ def index_build(n: int) -> dict:
 
 
 def accuracy(limit: int) -> dict:
-    """F1 of the shipped fp32 reader against the int8 option (TyDi QA dev reader mode, pairs)."""
+    """F1 of the unoptimised model (torch eager fp32) against the shipped ONNX Runtime fp32 and int8 readers."""
     from evaluate import Item, load_pairs, run_open, run_reader, scores_at
 
     from qa import ArticleQA, Reader
@@ -162,14 +197,16 @@ def accuracy(limit: int) -> dict:
 
     out: dict = {}
     tydi = DATA / "tydiqa_goldp_id_dev.json"
-    for label, int8 in (("fp32", False), ("int8", True)):
-        row: dict = {}
+    readers: dict[str, Callable[[], Reader]] = {
+        "torch_fp32": torch_reader, "onnx_fp32": Reader.default, "onnx_int8": lambda: Reader.default(int8=True)}
+    for label, make in readers.items():
+        reader, row = make(), {}
         if tydi.is_file():
-            reader = Reader.default(int8=int8)
             items = [Item(e.id, e.question, e.answers, e.context) for e in load_squad(tydi)[: limit or None]]
             row["tydiqa_dev_reader_f1"] = scores_at(run_reader(reader, items), reader.threshold)["f1"]
-        qa = ArticleQA.default(int8=int8, no_answer_threshold=0.0)
-        row["pairs_f1"] = scores_at(run_open(qa, load_pairs(ROOT / "pairs.jsonl"), 3), qa.reader.threshold)["f1"]
+        qa = ArticleQA(DEFAULT_ARTICLE.read_text(encoding="utf-8"), settings=Settings(no_answer_threshold=0.0),
+                       index_dir=DEFAULT_INDEX_DIR, reader=reader)
+        row["pairs_f1"] = scores_at(run_open(qa, load_pairs(ROOT / "pairs.jsonl"), 3), reader.threshold)["f1"]
         out[label] = row
     return out
 
@@ -178,11 +215,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=3, help="passes over the article's questions (default 3)")
     ap.add_argument("--skip-index", action="store_true", help="skip the 10,000-passage index build")
-    ap.add_argument("--skip-accuracy", action="store_true", help="skip the fp32-vs-int8 F1 check (about 4 minutes)")
+    ap.add_argument("--skip-accuracy", action="store_true", help="skip the torch/onnx/int8 F1 check (about 6 minutes)")
     ap.add_argument("--accuracy-limit", type=int, default=0, help="TyDi QA dev questions for the F1 check (0 = all)")
     ap.add_argument("--json", type=Path, help="write the figures as JSON")
     args = ap.parse_args(argv)
-    sys.path.insert(0, str(ROOT.parent))
     report: dict = {"warm": warm_latency(args.repeats)}
     report["cold_start"] = {"project": cold_start(False), "peer": cold_start(True)}
     if not args.skip_index:

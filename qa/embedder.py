@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from .e5convert import bundled_embedder_dir
 from .errors import ModelError
@@ -37,7 +36,8 @@ def resolve_model_path(name: str) -> str:
                              "Set TANYA_ARTIKEL_CACHE to a writable folder with ~500 MB free.") from exc2
 
 
-def _fingerprint(path: str) -> str:
+def model_fingerprint(path: str) -> str:
+    """Identifies the model's content, so exports and indexes are redone when it changes."""
     p = Path(path)
     if (p / "FINGERPRINT").is_file():
         return (p / "FINGERPRINT").read_text().strip()
@@ -49,39 +49,46 @@ def _fingerprint(path: str) -> str:
 
 
 class Embedder:
-    """Embeds queries and passages with the model's own prompts (e5: ``query: ``/``passage: ``)."""
+    """Embeds queries and passages with the model's own prompts (e5: ``query: ``/``passage: ``).
 
-    def __init__(self, name: str = BUNDLED_EMBEDDER, device: str = "cpu") -> None:
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
+    Any sentence-transformers model works: it is exported once for ONNX Runtime (needs torch and
+    sentence-transformers that one time), then runs without them.
+    """
 
-        hf_logging.disable_progress_bar()  # "Loading weights" bars are noise on a CLI
+    batch_size = 32
+
+    def __init__(self, name: str = BUNDLED_EMBEDDER, threads: int | None = None) -> None:
+        from .runtime import Encoder, exported, folder_key, load_tokenizer
+
         path = resolve_model_path(name)
+        self.name = name
+        self.fingerprint = model_fingerprint(path)
         try:
-            self.model = SentenceTransformer(path, device=device, local_files_only=not os.environ.get("HF_ONLINE"))
+            folder = exported(folder_key("embedder", self.fingerprint), lambda out: _export(path, out))
+            self.encoder = Encoder(folder, threads=threads)
+            self.tokenizer = load_tokenizer(folder)
+        except ModelError:
+            raise
         except Exception as exc:  # noqa: BLE001 - many failure types (missing dir, offline hub, bad config)
             raise ModelError(
                 f"cannot load embedder {name!r} ({type(exc).__name__}: {exc}). Give a local sentence-transformers "
                 "directory, or a hub id with HF_ONLINE=1 and network access, or leave the default "
                 f"{BUNDLED_EMBEDDER!r}."
             ) from exc
-        self.name = name
-        self.fingerprint = _fingerprint(path)
-        prompts = self.model.prompts or {}
-        self._query_prompt = "query" if "query" in prompts else None
-        self._passage_prompt = "passage" if "passage" in prompts else ("document" if "document" in prompts else None)
+        meta = self.encoder.meta
+        self.prompts: dict[str, str] = meta["prompts"]
+        self.max_tokens = int(meta["max_tokens"])
+        self.pad_id = int(meta["pad_id"])
+        self._query_prompt = self.prompts.get("query", "")
+        self._passage_prompt = self.prompts.get("passage", self.prompts.get("document", ""))
 
-    def word_embeddings(self) -> torch.Tensor | None:
+    def word_embeddings(self) -> np.ndarray:
         """The transformer's input embedding matrix (shared with a reader built on the same base)."""
-        transformer: Any = self.model[0]
-        module = transformer.auto_model.get_input_embeddings()
-        return module.weight.data if isinstance(module, torch.nn.Embedding) else None
+        return self.encoder.word_embeddings
 
     @property
     def dim(self) -> int:
-        # renamed in sentence-transformers 6; the old name still works in 5.x
-        dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
-        return int(dimension() or 0)
+        return int(self.encoder.meta["dim"])
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, self._query_prompt)
@@ -89,13 +96,62 @@ class Embedder:
     def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
         return self._encode(texts, self._passage_prompt, progress)
 
-    def _encode(self, texts: list[str], prompt: str | None, progress: bool = False) -> np.ndarray:
-        vectors = self.model.encode(texts, prompt_name=prompt, batch_size=32, normalize_embeddings=True,
-                                    convert_to_numpy=True, show_progress_bar=progress)
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+    def tokenize(self, text: str) -> list[int]:
+        """Token ids as the model sees them: special tokens added, cut at the model's maximum length."""
+        enc = self.tokenizer.encode(text, add_special_tokens=False)
+        enc.truncate(self.max_tokens - self.tokenizer.num_special_tokens_to_add(False))
+        return list(self.tokenizer.post_process(enc).ids)
+
+    def _encode(self, texts: list[str], prompt: str, progress: bool = False) -> np.ndarray:
+        from tqdm import tqdm
+
+        ids = [self.tokenize(prompt + t) for t in texts]
+        order = np.argsort([-len(x) for x in ids], kind="stable")  # similar lengths share a batch: less padding
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        starts = range(0, len(order), self.batch_size)
+        for b in tqdm(starts, desc="embed", disable=not progress, mininterval=5):
+            rows = order[b : b + self.batch_size]
+            width = max(len(ids[r]) for r in rows)
+            batch = np.full((len(rows), width), self.pad_id, dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for i, r in enumerate(rows):
+                batch[i, : len(ids[r])], mask[i, : len(ids[r])] = ids[r], 1
+            hidden = self.encoder(batch, mask)[0]
+            if self.encoder.meta["pooling"] == "cls":
+                pooled = hidden[:, 0]
+            else:
+                pooled = (hidden * mask[:, :, None]).sum(1) / mask.sum(1, keepdims=True)
+            if self.encoder.meta["normalize"]:
+                pooled = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+            out[rows] = pooled
+        return out
+
+
+def _export(path: str, out: Path) -> None:
+    """Export a sentence-transformers model: graph, embedding matrix, tokenizer, prompts and pooling."""
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+
+    from .runtime import export_graph, save_embeddings, save_tokenizer
+
+    hf_logging.disable_progress_bar()  # "Loading weights" bars are noise on a CLI
+    model = SentenceTransformer(path, device="cpu", local_files_only=not os.environ.get("HF_ONLINE"))
+    transformer: Any = model[0]
+    pooling = [m for m in model if type(m).__name__ == "Pooling"]
+    mode = "cls" if pooling and getattr(pooling[0], "pooling_mode_cls_token", False) else "mean"
+    if pooling and not (mode == "cls" or getattr(pooling[0], "pooling_mode_mean_tokens", True)):
+        raise ModelError(f"{path}: only mean or CLS pooling is supported")
+    tokenizer = transformer.tokenizer
+    export_graph(transformer.auto_model, out, ("last_hidden_state",), {
+        "prompts": dict(model.prompts or {}), "pooling": mode,
+        "normalize": any(type(m).__name__ == "Normalize" for m in model),
+        "max_tokens": int(model.max_seq_length or 512), "pad_id": int(tokenizer.pad_token_id or 0),
+        "dim": int(transformer.auto_model.config.hidden_size)})
+    save_embeddings(transformer.auto_model, out)
+    save_tokenizer(tokenizer, out)
 
 
 @functools.lru_cache(maxsize=4)
-def load_embedder(name: str = BUNDLED_EMBEDDER) -> Embedder:
+def load_embedder(name: str = BUNDLED_EMBEDDER, threads: int | None = None) -> Embedder:
     """Models are large and immutable: share one instance per name within a process."""
-    return Embedder(name)
+    return Embedder(name, threads)

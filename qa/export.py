@@ -3,7 +3,8 @@
     python -m qa.export --run runs/reader --out qa/models/reader
 
 For each ``step*.safetensors`` in the run folder: round the weights to fp16 (what is shipped), read
-every validation question against its gold passage (fp32 as the reader runs by default, or int8), fit
+every validation question against its gold passage (through ONNX Runtime, fp32 as the reader runs by
+default, or int8), fit
 ``p = sigmoid(scale * margin + bias)`` so that p estimates the F1 of the best span (soft-label
 logistic regression), and choose the no-answer threshold that maximises overall validation F1.
 The checkpoint with the best validation F1 wins.
@@ -15,14 +16,17 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import tempfile
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 from .e5convert import bundled_embedder_dir, fingerprint, source_path
+from .embedder import load_embedder
 from .metrics import best_scores
-from .reader import META, WEIGHTS, Reader, assemble, quantize
+from .reader import META, WEIGHTS, Reader, export_shipped
+from .runtime import Encoder
 from .settings import BUNDLED_EMBEDDER, Settings, cache_dir
 from .squad import Example, load_squad
 from .store import sha256_file
@@ -33,16 +37,28 @@ VALID_FILES = ("idk_mrc_valid.json", "tydiqa_id_valid.json")
 
 
 def fit_calibration(margins: np.ndarray, f1: np.ndarray) -> tuple[float, float]:
-    """Soft-label logistic regression by Newton's method (two parameters, convex)."""
+    """Soft-label logistic regression by Newton's method (two parameters, convex).
+
+    Steps are halved until the loss drops: a full Newton step can overshoot and diverge when the
+    margins are nearly separable (seen on GPU sweep checkpoints: scale 3e9, threshold 1.0).
+    """
     x = np.stack([margins, np.ones_like(margins)], axis=1)
+
+    def loss(w: np.ndarray) -> float:
+        z = x @ w
+        return float(np.mean(np.logaddexp(0.0, z) - f1 * z))
+
     w = np.array([0.3, 0.0])
     for _ in range(100):
         p = 1 / (1 + np.exp(-np.clip(x @ w, -60, 60)))
         grad = x.T @ (p - f1)
         hess = (x * (p * (1 - p))[:, None]).T @ x + 1e-6 * np.eye(2)
         step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-8:
+        t, current = 1.0, loss(w)
+        while t > 1e-6 and loss(w - t * step) > current:
+            t /= 2
+        w = w - t * step
+        if np.abs(t * step).max() < 1e-8:
             break
     return float(w[0]), float(w[1])
 
@@ -89,6 +105,7 @@ def main(argv: list[str] | None = None) -> None:
         examples = examples[: args.limit]
     answerable = np.array([bool(ex.answers) for ex in examples])
     base = str(bundled_embedder_dir(cache_dir()))
+    embedder = load_embedder(BUNDLED_EMBEDDER)
     ckpts = sorted((p for p in args.run.glob("step*.safetensors") if re.fullmatch(r"step\d+", p.stem)),
                    key=lambda p: int(p.stem[4:]))  # not the .fp16 copies written below
     ckpts = ckpts[-args.last :]
@@ -101,10 +118,11 @@ def main(argv: list[str] | None = None) -> None:
         half = {k: v.half().contiguous() for k, v in load_file(str(ckpt)).items()}
         tmp = args.run / f"{ckpt.stem}.fp16.safetensors"
         save_file(half, str(tmp))
-        model, tok = assemble(base, tmp)
-        if settings.int8:  # calibrate the model as it will run
-            model = quantize(model)
-        margins, f1 = score_examples(Reader(model, tok), examples, settings)
+        with tempfile.TemporaryDirectory() as folder:  # calibrate the model as it will run (ONNX Runtime)
+            export_shipped(base, tmp, Path(folder), settings.int8)
+            reader = Reader(Encoder(Path(folder), embedder.word_embeddings()), embedder.tokenizer,
+                            pad_id=embedder.pad_id)
+            margins, f1 = score_examples(reader, examples, settings)
         scale, bias = fit_calibration(margins, f1)
         probs = 1 / (1 + np.exp(-(scale * margins + bias)))
         threshold, overall = best_threshold(probs, f1, answerable)
@@ -115,7 +133,6 @@ def main(argv: list[str] | None = None) -> None:
                "scale": scale, "bias": bias, "threshold": threshold, "fp16": str(tmp)}
         print(json.dumps(row), flush=True)
         results.append(row)
-        del model
     best = max(results, key=lambda r: r["valid_f1"])
     args.out.mkdir(parents=True, exist_ok=True)
     target = args.out / WEIGHTS

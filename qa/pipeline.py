@@ -27,9 +27,9 @@ Progress = Callable[[float, str], None]
 
 def _versions() -> dict[str, str]:
     import faiss
-    import sentence_transformers
+    import onnxruntime
 
-    return {"faiss": faiss.__version__, "sentence_transformers": sentence_transformers.__version__}
+    return {"faiss": faiss.__version__, "onnxruntime": onnxruntime.__version__}
 
 
 class ArticleQA:
@@ -43,13 +43,9 @@ class ArticleQA:
                  index_dir: Path | None = None, embedder: Embedder | None = None, reader: Reader | None = None,
                  progress: Progress | None = None) -> None:
         self.settings = settings or Settings()
-        if self.settings.num_threads:
-            import torch
-
-            torch.set_num_threads(self.settings.num_threads)
         self.article = clean_article(article) if isinstance(article, str) else clean_article("")
         self.title = title
-        self.embedder = embedder or load_embedder(self.settings.embedder)
+        self.embedder = embedder or load_embedder(self.settings.embedder, self.settings.num_threads)
         self._reader = reader
         self.sha256 = hashlib.sha256(self.article.encode("utf-8")).hexdigest()
         self.index_dir = index_dir or cache_dir() / "indexes" / self.sha256[:24]
@@ -144,7 +140,8 @@ class ArticleQA:
         if self._reader is None:
             from .reader import load_reader
 
-            self._reader = load_reader(self.settings.reader, self.embedder, self.settings.int8)
+            self._reader = load_reader(self.settings.reader, self.embedder, self.settings.int8,
+                                       self.settings.num_threads)
         return self._reader
 
     def ask(self, question: str, k: int | None = None, context: str | None = None) -> Answer:

@@ -12,12 +12,12 @@ from __future__ import annotations
 import functools
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from .errors import ModelError, QuestionError
 from .settings import BUNDLED_EMBEDDER, DEFAULT_READER, Settings
@@ -30,6 +30,8 @@ WEIGHTS = "reader.safetensors"
 META = "reader.json"
 MAX_QUESTION_TOKENS = 64
 N_BEST = 40  # span candidates kept per window before snapping and de-duplication
+#: ``(input_ids, attention_mask) -> [start_logits, end_logits]``, e.g. a :class:`qa.runtime.Encoder`
+Forward = Callable[[np.ndarray, np.ndarray], list[np.ndarray]]
 _STRIP = " \t\n,.;:!?\"'“”‘’«»–—-"
 
 
@@ -67,10 +69,11 @@ class _Window:
 class Reader:
     """A span-extraction model plus its calibration; ``read`` answers from one context."""
 
-    def __init__(self, model: torch.nn.Module, tokenizer, *, scale: float = 1.0, bias: float = 0.0,
+    def __init__(self, encoder: Forward, tokenizer, *, pad_id: int, scale: float = 1.0, bias: float = 0.0,
                  threshold: float = 0.5, name: str = "reader") -> None:
-        self.model = model.eval()
-        self.tokenizer = tokenizer
+        self.encoder = encoder  # (input_ids, attention_mask) -> [start_logits, end_logits]
+        self.tokenizer = tokenizer  # a ``tokenizers.Tokenizer``; never reconfigured, so it can be shared
+        self.pad_id = pad_id
         self.scale, self.bias, self.threshold, self.name = scale, bias, threshold, name
 
     @classmethod
@@ -110,27 +113,39 @@ class Reader:
     def _cap_question(self, question: str) -> str:
         if not question.strip():
             raise QuestionError("the question is empty: type a question about the article")
-        enc = self.tokenizer(question, add_special_tokens=False, return_offsets_mapping=True,
-                             truncation=True, max_length=MAX_QUESTION_TOKENS)
-        return question[: enc["offset_mapping"][-1][1]] if enc["offset_mapping"] else question
+        offsets = self.tokenizer.encode(question, add_special_tokens=False).offsets
+        return question[: offsets[MAX_QUESTION_TOKENS - 1][1]] if len(offsets) > MAX_QUESTION_TOKENS else question
+
+    def _windows(self, question: str, passages: list[Passage], settings: Settings
+                 ) -> tuple[np.ndarray, np.ndarray, list[_Window]]:
+        """Question + passage windows (``stride`` tokens of overlap), padded into one batch."""
+        tok = self.tokenizer
+        q = tok.encode(question, add_special_tokens=False)
+        room = max(8, settings.window_tokens - len(q.ids) - tok.num_special_tokens_to_add(True))
+        rows, windows = [], []
+        for pi, passage in enumerate(passages):
+            enc = tok.encode(passage.text, add_special_tokens=False)
+            enc.truncate(room, stride=min(settings.window_stride, room - 1))
+            for part in [enc, *enc.overflowing]:
+                pair = tok.post_process(q, part)
+                rows.append(pair.ids)
+                windows.append(_Window(pi, [o if s == 1 else None for o, s in zip(pair.offsets, pair.sequence_ids)]))
+        width = max(len(r) for r in rows)
+        ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for i, r in enumerate(rows):
+            ids[i, : len(r)], mask[i, : len(r)] = r, 1
+        for w in windows:
+            w.offsets += [None] * (width - len(w.offsets))
+        return ids, mask, windows
 
     def margins(self, question: str, passages: list[Passage], settings: Settings
                 ) -> list[tuple[float, int, int, int]]:
         """Raw candidates ``(span score - window no-answer score, start, end, passage)``, best first."""
         if not passages:
             return []
-        enc = self.tokenizer([question] * len(passages), [p.text for p in passages], truncation="only_second",
-                             max_length=settings.window_tokens, stride=settings.window_stride,
-                             return_overflowing_tokens=True, return_offsets_mapping=True,
-                             padding=True, return_tensors="pt")
-        windows = []
-        for w in range(enc["input_ids"].shape[0]):
-            seq = enc.sequence_ids(w)
-            offs = [tuple(o) if seq[i] == 1 else None for i, o in enumerate(enc["offset_mapping"][w].tolist())]
-            windows.append(_Window(int(enc["overflow_to_sample_mapping"][w]), offs))  # type: ignore[arg-type]
-        with torch.inference_mode():
-            out = self.model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])
-        starts, ends = out.start_logits.float().numpy(), out.end_logits.float().numpy()
+        ids, mask, windows = self._windows(question, passages, settings)
+        starts, ends = self.encoder(ids, mask)
         best: dict[tuple[int, int, int], float] = {}
         for w, win in enumerate(windows):
             valid = np.array([o is not None for o in win.offsets])
@@ -173,68 +188,75 @@ class Reader:
         return [(prob, a, b, pi) for prob, _, a, b, pi in out]
 
 
-def quantize(model: torch.nn.Module) -> torch.nn.Module:
-    """int8 dynamic quantisation (per-channel weights) of the linear layers, in place.
+def int8_exempt(node: str) -> bool:
+    """Products kept in fp32 by the int8 option.
 
-    The feed-forward output projections see GELU activations with large outliers, which per-tensor
-    int8 activations flatten (answers changed in our checks), and the span head is tiny: those stay
-    fp32. The shared embedding matrix is not touched, so it stays shared.
+    The feed-forward output projections see GELU activations with large outliers, which int8
+    activations flatten (answers changed in our checks), and the span head is tiny.
     """
-    import warnings
-
-    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
-
-    spec = {name: per_channel_dynamic_qconfig for name, module in model.named_modules()
-            if isinstance(module, torch.nn.Linear) and "qa_outputs" not in name
-            and not (name.endswith("output.dense") and "attention" not in name)}
-    with warnings.catch_warnings():  # torch.ao is deprecated in favour of torchao, still the fastest CPU path here
-        warnings.simplefilter("ignore")
-        return quantize_dynamic(model, spec, dtype=torch.qint8, inplace=True)
+    return "qa_outputs" in node or (node.endswith("/output/dense/MatMul") and "/attention/" not in node)
 
 
-def assemble(base_dir: str, weights: Path, word_embeddings: torch.Tensor | None = None, tokenizer: object = None
-             ) -> tuple[torch.nn.Module, object]:
-    """The QA model: shipped layers + the base encoder's frozen word embeddings.
+def assemble(base_dir: str, weights: Path) -> Any:
+    """The torch QA model (for export): shipped layers on the base encoder's configuration.
 
-    The embeddings are the embedder's own matrix, so when ``word_embeddings`` is given (the loaded
-    embedder's tensor) the reader shares it instead of holding a second 384 MB copy; likewise the
-    embedder's ``tokenizer`` (loading the 250k-piece tokenizer again costs seconds of start-up).
+    The word-embedding matrix is not part of the exported graph (see :mod:`qa.runtime`), so the model
+    gets a placeholder of one row per id up to the padding id instead of a throwaway 384 MB copy.
     """
-    from safetensors import safe_open
     from safetensors.torch import load_file
-    from transformers import AutoConfig, AutoModelForQuestionAnswering, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForQuestionAnswering
     from transformers.initialization import no_init_weights
 
     config = AutoConfig.from_pretrained(base_dir)
-    # the real matrix is attached below: allocate no throwaway copy (just enough rows for the padding id)
-    vocab, config.vocab_size = config.vocab_size, (config.pad_token_id or 0) + 1
+    config.vocab_size = (config.pad_token_id or 0) + 1
     with no_init_weights():
         model = AutoModelForQuestionAnswering.from_config(config)
-    model.config.vocab_size = vocab
     state = {k: v.float() for k, v in load_file(str(weights)).items()}
     expected = {k for k in model.state_dict() if "word_embeddings" not in k}
     if missing := expected - set(state):
         raise ModelError(f"{weights} lacks {len(missing)} tensors (e.g. {sorted(missing)[0]}); re-export it")
     model.load_state_dict(state, strict=False)
-    if word_embeddings is None:
-        with safe_open(str(Path(base_dir) / "model.safetensors"), "pt") as f:
-            word_embeddings = f.get_tensor("embeddings.word_embeddings.weight")
-    model.bert.embeddings.word_embeddings = torch.nn.Embedding.from_pretrained(
-        word_embeddings, freeze=True, padding_idx=config.pad_token_id)
-    return model.eval(), tokenizer or AutoTokenizer.from_pretrained(base_dir)
+    return model.eval()
+
+
+def export_shipped(base_dir: str, weights: Path, out: Path, int8: bool = False) -> None:
+    """Export shipped weights (layers + head, no word embeddings) as an ONNX Runtime folder."""
+    from .runtime import export_graph, quantize_int8
+
+    export_graph(assemble(base_dir, weights), out, ("start_logits", "end_logits"), {"int8": int8})
+    if int8:
+        quantize_int8(out, int8_exempt)
+
+
+def _export_hf(name: str, out: Path, int8: bool) -> None:
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    from .runtime import export_graph, quantize_int8, save_embeddings, save_tokenizer
+
+    model = AutoModelForQuestionAnswering.from_pretrained(name).eval()
+    tokenizer = AutoTokenizer.from_pretrained(name)
+    export_graph(model, out, ("start_logits", "end_logits"), {"int8": int8, "pad_id": int(tokenizer.pad_token_id or 0)})
+    save_embeddings(model, out)
+    save_tokenizer(tokenizer, out)
+    if int8:
+        quantize_int8(out, int8_exempt)
 
 
 @functools.lru_cache(maxsize=4)
-def load_reader(name: str = str(DEFAULT_READER), embedder: Embedder | None = None, int8: bool = False) -> Reader:
+def load_reader(name: str = str(DEFAULT_READER), embedder: Embedder | None = None, int8: bool = False,
+                threads: int | None = None) -> Reader:
     """Load a shipped reader directory (base + weights, checksum-verified) or any HF QA model.
 
-    Pass the loaded ``embedder`` when it is the reader's base model, so both share one embedding matrix;
-    ``int8`` quantises the linear layers for CPU speed (see :func:`quantize`).
+    A shipped reader runs on its base embedder's word-embedding matrix and tokenizer: pass the loaded
+    ``embedder`` to share them (otherwise the base embedder is loaded); ``int8`` quantises the
+    linear layers for CPU speed (see :func:`int8_exempt`).
     """
-    from .embedder import resolve_model_path
+    from .embedder import load_embedder, resolve_model_path
+    from .runtime import Encoder, exported, folder_key, load_tokenizer
 
     path = Path(name)
     meta_path = path / META
+    suffix = "-int8" if int8 else ""
     if meta_path.is_file():
         meta = json.loads(meta_path.read_text())
         weights = path / WEIGHTS
@@ -247,22 +269,24 @@ def load_reader(name: str = str(DEFAULT_READER), embedder: Embedder | None = Non
         if digest != meta["sha256"]:
             raise ModelError(f"reader weights {weights} are corrupt (SHA-256 {digest[:12]}... expected "
                              f"{meta['sha256'][:12]}...). Restore them with `git checkout -- {weights}`.")
-        base = meta.get("base", BUNDLED_EMBEDDER)
-        shared, tokenizer = None, None
-        if embedder is not None and embedder.name == base and embedder.fingerprint == meta.get("base_fingerprint"):
-            shared, tokenizer = embedder.word_embeddings(), embedder.model.tokenizer
-        model, tok = assemble(resolve_model_path(base), weights, shared, tokenizer)
+        base_name = meta.get("base", BUNDLED_EMBEDDER)
+        base = embedder if embedder is not None and embedder.name == base_name else load_embedder(base_name, threads)
+        folder = exported(folder_key("reader" + suffix, digest),
+                          lambda out: export_shipped(resolve_model_path(base_name), weights, out, int8))
+        encoder = Encoder(folder, base.word_embeddings(), threads)
+        tokenizer, pad_id = base.tokenizer, base.pad_id
         cal, threshold, label = meta["calibration"], meta["threshold"], f"{path.name}@{digest[:12]}"
     else:
-        try:
-            from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+        from .embedder import model_fingerprint
 
-            model = AutoModelForQuestionAnswering.from_pretrained(name)
-            tok = AutoTokenizer.from_pretrained(name)
+        try:
+            key = folder_key("reader" + suffix, model_fingerprint(name))
+            folder = exported(key, lambda out: _export_hf(name, out, int8))
+            encoder = Encoder(folder, threads=threads)
+            tokenizer, pad_id = load_tokenizer(folder), int(encoder.meta["pad_id"])
         except Exception as exc:  # noqa: BLE001
             raise ModelError(f"cannot load reader {name!r} ({type(exc).__name__}: {exc}). Give the shipped reader "
                              f"directory ({DEFAULT_READER}) or a local question-answering model directory.") from exc
         cal, threshold, label = {"scale": 0.5, "bias": 0.0}, 0.5, name
-    if int8:
-        model, label = quantize(model), f"{label}/int8"
-    return Reader(model, tok, scale=cal["scale"], bias=cal["bias"], threshold=threshold, name=label)
+    return Reader(encoder, tokenizer, pad_id=pad_id, scale=cal["scale"], bias=cal["bias"], threshold=threshold,
+                  name=label + ("/int8" if int8 else ""))

@@ -42,7 +42,7 @@ class Settings:
     no_answer_threshold: float | None = None
     n_alternatives: int = 3
     num_threads: int | None = None
-    #: Run the reader's linear layers in int8 (torch dynamic quantisation). Measured by
+    #: Run the reader's linear layers in int8 (ONNX Runtime dynamic quantisation). Measured by
     #: ``python eval/bench.py``: about 13% faster, but F1 drops by more than a point, so off by default.
     int8: bool = False
 

