@@ -39,8 +39,10 @@ class Encoder:
 
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if threads:
-            options.intra_op_num_threads = threads
+        options.intra_op_num_threads = threads or len(os.sched_getaffinity(0))
+        # each session has its own thread pool; spinning threads of the embedder's pool would steal
+        # the cores from the reader's pool right after (measured: ask() 169 ms with, 95 ms without)
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.folder = folder
         self.meta: dict[str, Any] = json.loads((folder / META).read_text())
         self.session = ort.InferenceSession(str(folder / GRAPH), options, providers=["CPUExecutionProvider"])
