@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from qa import Answer, ArticleQA, ModelError, Reader
+from qa import Answer, ArticleQA, ModelError, Passage, Reader
 from qa.metrics import best_scores
 from qa.reader import META, WEIGHTS, load_reader, snap_span
 from qa.settings import DEFAULT_READER, Settings
@@ -137,3 +137,25 @@ def test_articleqa_shares_models():
     assert a.reader.tokenizer is a.embedder.tokenizer
     rows, dim = a.embedder.word_embeddings().shape
     assert rows >= a.reader.tokenizer.get_vocab_size() and dim == 384
+
+
+def test_onnx_runtime_reader_matches_torch(reader):
+    """The exported graph computes what the torch model computes (same logits, same answer)."""
+    import numpy as np
+    import torch
+
+    from qa.embedder import load_embedder, resolve_model_path
+    from qa.reader import WEIGHTS, assemble
+    from qa.settings import BUNDLED_EMBEDDER, DEFAULT_READER
+
+    model = assemble(resolve_model_path(BUNDLED_EMBEDDER), DEFAULT_READER / WEIGHTS)
+    matrix = load_embedder().word_embeddings()
+    context = "Festival Durian digelar di Kota Metro pada Sabtu. Ketua panitia adalah Siti Rahmawati."
+    passages = [Passage(context, 0, len(context), 1.0, 0), Passage(context[:50], 0, 50, 0.5, 1)]
+    ids, mask, _ = reader._windows("Siapa ketua panitia festival?", passages, Settings())
+    ours = reader.encoder(ids, mask)
+    with torch.inference_mode():
+        out = model(inputs_embeds=torch.from_numpy(np.array(matrix[ids])), attention_mask=torch.from_numpy(mask))
+    for got, want in zip(ours, (out.start_logits, out.end_logits)):
+        valid = mask.astype(bool)
+        assert np.abs(got[valid] - want.numpy()[valid]).max() < 1e-3
