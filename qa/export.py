@@ -2,11 +2,11 @@
 
     python -m qa.export --run runs/reader --out qa/models/reader
 
-For each ``step*.safetensors`` in the run folder: round the weights to fp16 (what is shipped), read
-every validation question against its gold passage (through ONNX Runtime, fp32 as the reader runs by
-default, or int8), fit
-``p = sigmoid(scale * margin + bias)`` so that p estimates the F1 of the best span (soft-label
-logistic regression), and choose the no-answer threshold that maximises overall validation F1.
+For each ``step*.safetensors`` in the run folder: round the weights to fp16 (what is shipped),
+export them for ONNX Runtime and read every validation question against its gold passage, as the
+reader runs (fp32 by default, or int8), fit ``p = sigmoid(scale * margin + bias)`` so that p
+estimates the F1 of the best span (soft-label logistic regression), and choose the no-answer
+threshold that maximises overall validation F1.
 The checkpoint with the best validation F1 wins.
 Only IDK-MRC valid and TyDi QA Indonesian valid are read: never the test files.
 """

@@ -32,3 +32,27 @@ def test_threshold_maximises_f1_with_declines() -> None:
     answerable = np.array([True, True, False, False])
     threshold, score = best_threshold(probs, f1, answerable)
     assert 0.3 < threshold <= 0.8 and score == 1.0
+
+
+def test_export_picks_calibrates_and_ships(tmp_path) -> None:
+    """The whole export on a few validation questions: fp16 weights, checksum, calibration, threshold."""
+    import json
+    import shutil
+
+    import pytest
+
+    from qa.export import main
+    from qa.reader import META, WEIGHTS
+    from qa.settings import DEFAULT_READER
+    from qa.store import sha256_file
+    from qa.train import DATA_DIR
+
+    if not (DATA_DIR / "idk_mrc_valid.json").is_file():
+        pytest.skip(f"validation data not available in {DATA_DIR}")
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy(DEFAULT_READER / WEIGHTS, run / "step7.safetensors")
+    main(["--run", str(run), "--out", str(tmp_path / "out"), "--last", "1", "--limit", "12"])
+    meta = json.loads((tmp_path / "out" / META).read_text())
+    assert meta["checkpoint"] == "step7.safetensors" and meta["sha256"] == sha256_file(tmp_path / "out" / WEIGHTS)
+    assert 0 < meta["threshold"] <= 1 and meta["calibration"]["scale"] > 0
