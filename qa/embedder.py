@@ -58,15 +58,15 @@ class Embedder:
     batch_size = 32
 
     def __init__(self, name: str = BUNDLED_EMBEDDER, threads: int | None = None) -> None:
-        from .runtime import Encoder, exported, folder_key, load_tokenizer
+        from .runtime import folder_key, load_encoder, load_tokenizer
 
         path = resolve_model_path(name)
         self.name = name
         self.fingerprint = model_fingerprint(path)
         try:
-            folder = exported(folder_key("embedder", self.fingerprint), lambda out: _export(path, out))
-            self.encoder = Encoder(folder, threads=threads)
-            self.tokenizer = load_tokenizer(folder)
+            self.encoder = load_encoder(folder_key("embedder", self.fingerprint), lambda out: _export(path, out),
+                                        threads=threads)
+            self.tokenizer = load_tokenizer(self.encoder.folder)
         except ModelError:
             raise
         except Exception as exc:  # noqa: BLE001 - many failure types (missing dir, offline hub, bad config)

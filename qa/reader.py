@@ -252,7 +252,7 @@ def load_reader(name: str = str(DEFAULT_READER), embedder: Embedder | None = Non
     linear layers for CPU speed (see :func:`int8_exempt`).
     """
     from .embedder import load_embedder, resolve_model_path
-    from .runtime import Encoder, exported, folder_key, load_tokenizer
+    from .runtime import folder_key, load_encoder, load_tokenizer
 
     path = Path(name)
     meta_path = path / META
@@ -271,9 +271,9 @@ def load_reader(name: str = str(DEFAULT_READER), embedder: Embedder | None = Non
                              f"{meta['sha256'][:12]}...). Restore them with `git checkout -- {weights}`.")
         base_name = meta.get("base", BUNDLED_EMBEDDER)
         base = embedder if embedder is not None and embedder.name == base_name else load_embedder(base_name, threads)
-        folder = exported(folder_key("reader" + suffix, digest),
-                          lambda out: export_shipped(resolve_model_path(base_name), weights, out, int8))
-        encoder = Encoder(folder, base.word_embeddings(), threads)
+        encoder = load_encoder(folder_key("reader" + suffix, digest),
+                               lambda out: export_shipped(resolve_model_path(base_name), weights, out, int8),
+                               base.word_embeddings(), threads)
         tokenizer, pad_id = base.tokenizer, base.pad_id
         cal, threshold, label = meta["calibration"], meta["threshold"], f"{path.name}@{digest[:12]}"
     else:
@@ -281,9 +281,8 @@ def load_reader(name: str = str(DEFAULT_READER), embedder: Embedder | None = Non
 
         try:
             key = folder_key("reader" + suffix, model_fingerprint(name))
-            folder = exported(key, lambda out: _export_hf(name, out, int8))
-            encoder = Encoder(folder, threads=threads)
-            tokenizer, pad_id = load_tokenizer(folder), int(encoder.meta["pad_id"])
+            encoder = load_encoder(key, lambda out: _export_hf(name, out, int8), threads=threads)
+            tokenizer, pad_id = load_tokenizer(encoder.folder), int(encoder.meta["pad_id"])
         except Exception as exc:  # noqa: BLE001
             raise ModelError(f"cannot load reader {name!r} ({type(exc).__name__}: {exc}). Give the shipped reader "
                              f"directory ({DEFAULT_READER}) or a local question-answering model directory.") from exc

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import sys
@@ -29,6 +30,7 @@ TOKENIZER = "tokenizer.json"
 META = "runtime.json"
 #: Bump when the exported folder layout or graph changes: old folders are then re-exported.
 EXPORT_VERSION = "2"
+log = logging.getLogger(__name__)
 
 
 class Encoder:
@@ -52,6 +54,18 @@ class Encoder:
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> list[np.ndarray]:
         embeds = np.asarray(self.word_embeddings[input_ids], dtype=np.float32)
         return self.session.run(None, {"inputs_embeds": embeds, "attention_mask": attention_mask.astype(np.int64)})
+
+
+def load_encoder(key: str, build: Callable[[Path], None], word_embeddings: np.ndarray | None = None,
+                 threads: int | None = None) -> Encoder:
+    """The cached export ``key`` in an ONNX Runtime session; a damaged export is made again, once."""
+    folder = exported(key, build)
+    try:
+        return Encoder(folder, word_embeddings, threads)
+    except Exception as exc:  # noqa: BLE001 - truncated graph, bad JSON, missing matrix: the cache is disposable
+        log.warning("exported model %s is damaged (%s: %s); exporting it again", folder, type(exc).__name__, exc)
+        shutil.rmtree(folder, ignore_errors=True)
+        return Encoder(exported(key, build), word_embeddings, threads)
 
 
 def folder_key(kind: str, source: str) -> str:
