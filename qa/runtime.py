@@ -1,7 +1,8 @@
 """ONNX Runtime inference: each model is exported once with torch, then runs without it.
 
-Why: on a CPU, ONNX Runtime runs this small encoder about three times faster than torch eager, and
-torch + transformers + sentence-transformers take seconds to import. The exported graphs take
+Why: torch + transformers + sentence-transformers take seconds to import and hundreds of MB (cold
+start 12.5 s and 1.06 GB with them, about 4 s and 0.62 GB without; ``python eval/bench.py``), and
+ONNX Runtime also runs this small encoder somewhat faster than torch eager. The exported graphs take
 ``inputs_embeds``: the 250k-row word-embedding matrix stays outside them, in one memory-mapped
 ``.npy`` file that the embedder and a reader built on the same base share (one 384 MB copy, paged
 in by the OS as rows are used).
@@ -43,7 +44,7 @@ class Encoder:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = threads or len(os.sched_getaffinity(0))
         # each session has its own thread pool; spinning threads of the embedder's pool would steal
-        # the cores from the reader's pool right after (measured: ask() 169 ms with, 95 ms without)
+        # the cores from the reader's pool right after (measured: ask() 169 ms with, about 100 without)
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.folder = folder
         self.meta: dict[str, Any] = json.loads((folder / META).read_text())
