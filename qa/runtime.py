@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .settings import cache_dir
+from .settings import in_cache
 
 GRAPH = "model.onnx"
 EMBEDDINGS = "word_embeddings.npy"
@@ -54,7 +54,8 @@ class Encoder:
 
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> list[np.ndarray]:
         embeds = np.asarray(self.word_embeddings[input_ids], dtype=np.float32)
-        return self.session.run(None, {"inputs_embeds": embeds, "attention_mask": attention_mask.astype(np.int64)})
+        mask = attention_mask.astype(np.int64, copy=False)
+        return self.session.run(None, {"inputs_embeds": embeds, "attention_mask": mask})
 
 
 def load_encoder(key: str, build: Callable[[Path], None], word_embeddings: np.ndarray | None = None,
@@ -75,17 +76,8 @@ def folder_key(kind: str, source: str) -> str:
 
 
 def exported(key: str, build: Callable[[Path], None]) -> Path:
-    """The cached export ``key``, built by ``build(folder)`` on first use (atomically).
-
-    A read-only or full cache directory falls back to the temporary directory, and says so.
-    """
-    try:
-        return _exported_in(cache_dir() / "onnx", key, build)
-    except OSError as exc:
-        fallback = Path(tempfile.gettempdir()) / f"tanya-artikel-{os.getuid()}" / "onnx"
-        print(f"tanya-artikel: cannot write to the cache directory {cache_dir()} ({exc}); using {fallback}. "
-              "Set TANYA_ARTIKEL_CACHE to a writable folder to keep the exported models.", file=sys.stderr)
-        return _exported_in(fallback, key, build)
+    """The cached export ``key``, built by ``build(folder)`` on first use (atomically)."""
+    return in_cache(lambda root: _exported_in(root / "onnx", key, build), "exported models")
 
 
 def _exported_in(root: Path, key: str, build: Callable[[Path], None]) -> Path:

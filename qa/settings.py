@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import os
+import sys
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_ARTICLE = PACKAGE_DIR / "data" / "banten-ham-award-2025.txt"
@@ -22,6 +28,18 @@ def cache_dir() -> Path:
         return Path(env).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "tanya-artikel"
+
+
+def in_cache(write: Callable[[Path], T], what: str) -> T:
+    """``write(cache_dir())``; a read-only or full cache directory falls back to the temporary
+    directory, and says so (the second failure propagates)."""
+    try:
+        return write(cache_dir())
+    except OSError as exc:
+        fallback = Path(tempfile.gettempdir()) / f"tanya-artikel-{os.getuid()}"
+        print(f"tanya-artikel: cannot write to the cache directory {cache_dir()} ({exc}); using {fallback} "
+              f"instead. Set TANYA_ARTIKEL_CACHE to a writable folder to keep the {what}.", file=sys.stderr)
+        return write(fallback)
 
 
 @dataclass(frozen=True)
