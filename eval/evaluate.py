@@ -3,7 +3,7 @@
     python eval/evaluate.py                                   # bundled article + eval/pairs.jsonl
     python eval/evaluate.py --pairs my.jsonl --article my.txt
     python eval/evaluate.py --squad ../shared/data/qa/tydiqa_goldp_id_dev.json --mode reader
-    python eval/evaluate.py --squad ../shared/data/qa/tydiqa_goldp_id_dev.json --mode open --top-k 3
+    python eval/evaluate.py --squad ../shared/data/qa/tydiqa_goldp_id_dev.json --mode open
 
 Only the public ``qa`` API is used. Each question is answered once with the no-answer threshold
 disabled; the configured threshold is then applied to the recorded score, which also gives the
@@ -205,7 +205,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mode", choices=["reader", "open"], default="reader",
                     help="with --squad: read each gold passage (reader) or retrieve from all passages (open)")
     ap.add_argument("--limit", type=int, default=0, help="evaluate only the first N questions")
-    ap.add_argument("--top-k", type=int, default=3, help="passages read per question (default 3)")
+    ap.add_argument("--top-k", type=int, default=Settings.top_k,
+                    help=f"passages read per question (default {Settings.top_k})")
+    ap.add_argument("--chunk-chars", type=int, default=Settings.chunk_chars,
+                    help=f"passage length when indexing (default {Settings.chunk_chars})")
     ap.add_argument("--threshold", type=float, default=None, help="override the reader's no-answer threshold")
     ap.add_argument("--int8", action="store_true", help="run the reader with int8 linear layers (Settings.int8)")
     ap.add_argument("--json", type=Path, metavar="OUT", help="write the full report as JSON")
@@ -215,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.squad and (args.pairs or args.article):
             raise QAError("--squad cannot be combined with --pairs/--article")
-        settings = {"no_answer_threshold": 0.0, "top_k": args.top_k, "int8": args.int8}
+        settings = {"no_answer_threshold": 0.0, "top_k": args.top_k, "int8": args.int8,
+                    "chunk_chars": args.chunk_chars}
         if args.squad:
             examples = load_squad(args.squad)
             if args.limit:
@@ -245,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     threshold = reader.threshold if args.threshold is None else args.threshold
     rep = report(results, threshold, {"dataset": dataset, "mode": args.mode, "top_k": args.top_k,
+                                      "chunk_chars": args.chunk_chars,
                                       "models": {"embedder": embedder_fp, "reader": reader.name}})
     summary = {k: rep[k] for k in ("dataset", "mode", "n", "exact_match", "f1", "answerable", "unanswerable",
                                    "retrieval", "latency_ms", "threshold")}

@@ -58,7 +58,11 @@ class ArticleQA:
     def default(cls, **settings: Any) -> ArticleQA:
         """The bundled article, with its index persisted in the project's ``index/`` directory."""
         s = Settings().with_overrides(**settings)
-        index_dir = DEFAULT_INDEX_DIR if DEFAULT_INDEX_DIR.parent.joinpath("pyproject.toml").is_file() else None
+        # the committed index/ holds the default indexing only; other settings index into the cache
+        indexing = ("embedder", "chunk_chars", "chunk_overlap")
+        shipped = all(getattr(s, f) == getattr(Settings(), f) for f in indexing)
+        in_checkout = DEFAULT_INDEX_DIR.parent.joinpath("pyproject.toml").is_file()
+        index_dir = DEFAULT_INDEX_DIR if shipped and in_checkout else None
         return cls(DEFAULT_ARTICLE.read_text(encoding="utf-8"), title=None, settings=s, index_dir=index_dir)
 
     @classmethod

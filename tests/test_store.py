@@ -116,3 +116,13 @@ def test_killed_writer_never_half_overwrites(index_dir, tmp_path):
         os.utime(p, (old, old))
     build(index_dir, chunk_chars=50)  # ...is cleaned up by the next writer once stale
     assert not list(index_dir.parent.glob(".idx.tmp-*"))
+
+
+def test_default_article_with_other_chunking_leaves_committed_index_alone():
+    from qa.settings import DEFAULT_INDEX_DIR
+
+    before = {p.name: p.read_bytes() for p in DEFAULT_INDEX_DIR.iterdir()}
+    assert ArticleQA.default().index_dir == DEFAULT_INDEX_DIR
+    other = ArticleQA.default(chunk_chars=300)
+    assert other.index_dir != DEFAULT_INDEX_DIR and (other.index_dir / "manifest.json").is_file()
+    assert {p.name: p.read_bytes() for p in DEFAULT_INDEX_DIR.iterdir()} == before
