@@ -17,6 +17,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ TOKENIZER = "tokenizer.json"
 META = "runtime.json"
 #: Bump when the exported folder layout or graph changes: old folders are then re-exported.
 EXPORT_VERSION = "2"
+#: Other exports of the same kind unused this long are deleted (see :func:`prune_stale`).
+STALE_DAYS = 14
 log = logging.getLogger(__name__)
 
 
@@ -83,6 +86,8 @@ def exported(key: str, build: Callable[[Path], None]) -> Path:
 def _exported_in(root: Path, key: str, build: Callable[[Path], None]) -> Path:
     target = root / key
     if (target / META).is_file():
+        os.utime(target / META)  # last use, for prune_stale
+        prune_stale(root, key)
         return target
     root.mkdir(parents=True, exist_ok=True)
     print(f"tanya-artikel: exporting {key} for ONNX Runtime into {target} (one time)...", file=sys.stderr, flush=True)
@@ -96,7 +101,31 @@ def _exported_in(root: Path, key: str, build: Callable[[Path], None]) -> Path:
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    prune_stale(root, key)
     return target
+
+
+def prune_stale(root: Path, key: str, max_age_days: float = STALE_DAYS) -> list[Path]:
+    """Delete other exports of the same kind unused for ``max_age_days``.
+
+    Every new reader or export format leaves a few hundred MB behind (the embedder's folder alone
+    holds a 384 MB matrix); exports of other kinds, and recently used ones, are kept.
+    """
+    kind = key.rsplit("-", 1)[0]
+    cutoff = time.time() - max_age_days * 86400
+    removed = []
+    for folder in root.glob(f"{kind}-*"):
+        meta = folder / META
+        if folder.name == key or folder.name.rsplit("-", 1)[0] != kind or not meta.is_file():
+            continue
+        try:
+            if meta.stat().st_mtime < cutoff:
+                shutil.rmtree(folder)
+                removed.append(folder)
+                log.info("removed %s, an export unused for %g days", folder, max_age_days)
+        except OSError as exc:  # in use elsewhere, or not ours to delete: keep it
+            log.debug("could not remove %s (%s)", folder, exc)
+    return removed
 
 
 def export_graph(model: Any, folder: Path, outputs: tuple[str, ...], meta: dict[str, Any]) -> None:

@@ -66,3 +66,27 @@ def test_unwritable_cache_falls_back_to_temp_and_says_so(tmp_path, monkeypatch, 
     encoder = load_encoder("tiny", tiny_build)
     assert str(encoder.folder).startswith(str(tmp_path / "tmp"))
     assert "cannot write to the cache directory" in capsys.readouterr().err
+
+
+def test_stale_exports_of_the_same_kind_are_pruned(tmp_path, monkeypatch):
+    import os
+    import time
+
+    from qa.runtime import META
+
+    monkeypatch.setenv("TANYA_ARTIKEL_CACHE", str(tmp_path))
+    root = tmp_path / "onnx"
+    month_ago = time.time() - 30 * 86400
+    for name, age in [("tiny-old", month_ago), ("tiny-recent", time.time()), ("tiny-int8-old", month_ago),
+                      ("other-old", month_ago)]:
+        (root / name).mkdir(parents=True)
+        (root / name / META).write_text("{}")
+        os.utime(root / name / META, (age, age))
+    (root / "tiny-half").mkdir()  # an interrupted export elsewhere: no META, not ours to judge
+    load_encoder("tiny-new", tiny_build)
+    assert sorted(p.name for p in root.iterdir()) == ["other-old", "tiny-half", "tiny-int8-old", "tiny-new",
+                                                      "tiny-recent"]
+    os.utime(root / "tiny-new" / META, (month_ago, month_ago))
+    os.utime(root / "tiny-recent" / META, (month_ago, month_ago))
+    load_encoder("tiny-new", tiny_build)  # reusing an export marks it used and prunes its stale siblings
+    assert (root / "tiny-new" / META).stat().st_mtime > month_ago and not (root / "tiny-recent").exists()
