@@ -76,13 +76,13 @@ class Peer:
         offsets = enc.pop("offset_mapping")
         with self.torch.inference_mode():
             out = self.model(**enc)
-        best, text = -1e9, ""
+        best, text, longest = -1e9, "", self.qa.settings.max_answer_tokens
         for w in range(len(passages)):
             seq = enc.sequence_ids(w)
             s, e = out.start_logits[w].numpy(), out.end_logits[w].numpy()
             ctx = [i for i, sid in enumerate(seq) if sid == 1]
             i = max(ctx, key=lambda t: s[t])
-            j = max((t for t in ctx if i <= t < i + 30), key=lambda t: e[t])
+            j = max((t for t in ctx if i <= t < i + longest), key=lambda t: e[t])
             if s[i] + e[j] > best:
                 best = s[i] + e[j]
                 text = passages[w].text[int(offsets[w][i][0]):int(offsets[w][j][1])]

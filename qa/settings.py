@@ -54,7 +54,9 @@ class Settings:
     stemming: bool = True
     rrf_k: int = 60
     max_question_chars: int = 1000
-    max_answer_tokens: int = 30
+    #: Longest answer span read. Chosen on the validation files (gold passages, F1 at the threshold):
+    #: 15 -> 70.99, 20 -> 72.66, 30 -> 73.86, 50 -> 75.52, 70 and 100 -> 76.13.
+    max_answer_tokens: int = 70
     window_tokens: int = 256
     window_stride: int = 128
     no_answer_threshold: float | None = None
