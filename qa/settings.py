@@ -63,7 +63,7 @@ class Settings:
     n_alternatives: int = 3
     num_threads: int | None = None
     #: Run the reader's linear layers in int8 (ONNX Runtime dynamic quantisation). Measured by
-    #: ``python eval/bench.py``: p50 90 instead of 123 ms, but the article's F1 drops 4 points, so off by default.
+    #: ``python eval/bench.py``: p50 98 instead of 134 ms, but the article's F1 drops 4 points, so off by default.
     int8: bool = False
 
     def with_overrides(self, **overrides: object) -> Settings:
