@@ -206,7 +206,8 @@ def accuracy(limit: int) -> dict:
             row["tydiqa_dev_reader_f1"] = scores_at(run_reader(reader, items), reader.threshold)["f1"]
         qa = ArticleQA(DEFAULT_ARTICLE.read_text(encoding="utf-8"), settings=Settings(no_answer_threshold=0.0),
                        index_dir=DEFAULT_INDEX_DIR, reader=reader)
-        row["pairs_f1"] = scores_at(run_open(qa, load_pairs(ROOT / "pairs.jsonl"), 3), reader.threshold)["f1"]
+        row["pairs_f1"] = scores_at(run_open(qa, load_pairs(ROOT / "pairs.jsonl"), qa.settings.top_k),
+                                   reader.threshold)["f1"]
         out[label] = row
     return out
 
