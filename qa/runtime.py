@@ -10,6 +10,7 @@ in by the OS as rows are used).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -86,26 +87,27 @@ def exported(key: str, build: Callable[[Path], None]) -> Path:
 def _exported_in(root: Path, key: str, build: Callable[[Path], None]) -> Path:
     target = root / key
     if (target / META).is_file():
-        os.utime(target / META)  # last use, for prune_stale
-        prune_stale(root, key)
-        return target
-    root.mkdir(parents=True, exist_ok=True)
-    print(f"tanya-artikel: exporting {key} for ONNX Runtime into {target} (one time)...", file=sys.stderr, flush=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=root))
-    try:
-        build(tmp)
+        with contextlib.suppress(OSError):  # a read-only cache still serves its exports
+            os.utime(target / META)  # last use, for prune_stale
+    else:
+        root.mkdir(parents=True, exist_ok=True)
+        print(f"tanya-artikel: exporting {key} for ONNX Runtime into {target} (one time)...", file=sys.stderr,
+              flush=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=root))
         try:
-            tmp.rename(target)
-        except OSError:  # another process finished first: theirs is as good as ours
-            if not (target / META).is_file():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+            build(tmp)
+            try:
+                tmp.rename(target)
+            except OSError:  # another process finished first: theirs is as good as ours
+                if not (target / META).is_file():
+                    raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     prune_stale(root, key)
     return target
 
 
-def prune_stale(root: Path, key: str, max_age_days: float = STALE_DAYS) -> list[Path]:
+def prune_stale(root: Path, key: str, max_age_days: float = STALE_DAYS) -> None:
     """Delete other exports of the same kind unused for ``max_age_days``.
 
     Every new reader or export format leaves a few hundred MB behind (the embedder's folder alone
@@ -113,7 +115,6 @@ def prune_stale(root: Path, key: str, max_age_days: float = STALE_DAYS) -> list[
     """
     kind = key.rsplit("-", 1)[0]
     cutoff = time.time() - max_age_days * 86400
-    removed = []
     for folder in root.glob(f"{kind}-*"):
         meta = folder / META
         if folder.name == key or folder.name.rsplit("-", 1)[0] != kind or not meta.is_file():
@@ -121,11 +122,9 @@ def prune_stale(root: Path, key: str, max_age_days: float = STALE_DAYS) -> list[
         try:
             if meta.stat().st_mtime < cutoff:
                 shutil.rmtree(folder)
-                removed.append(folder)
                 log.info("removed %s, an export unused for %g days", folder, max_age_days)
         except OSError as exc:  # in use elsewhere, or not ours to delete: keep it
             log.debug("could not remove %s (%s)", folder, exc)
-    return removed
 
 
 def export_graph(model: Any, folder: Path, outputs: tuple[str, ...], meta: dict[str, Any]) -> None:

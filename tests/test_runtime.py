@@ -90,3 +90,18 @@ def test_stale_exports_of_the_same_kind_are_pruned(tmp_path, monkeypatch):
     os.utime(root / "tiny-recent" / META, (month_ago, month_ago))
     load_encoder("tiny-new", tiny_build)  # reusing an export marks it used and prunes its stale siblings
     assert (root / "tiny-new" / META).stat().st_mtime > month_ago and not (root / "tiny-recent").exists()
+
+
+def test_read_only_cache_still_serves_its_exports(tmp_path, monkeypatch):
+    import qa.runtime
+
+    monkeypatch.setenv("TANYA_ARTIKEL_CACHE", str(tmp_path))
+    first = load_encoder("tiny", tiny_build)
+
+    def refuse(*args, **kwargs):
+        raise PermissionError("read-only file system")
+
+    monkeypatch.setattr(qa.runtime.os, "utime", refuse)
+    calls = []
+    again = load_encoder("tiny", lambda out: calls.append(out))
+    assert again.folder == first.folder and not calls
