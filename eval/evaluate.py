@@ -4,6 +4,7 @@
     python eval/evaluate.py --pairs my.jsonl --article my.txt
     python eval/evaluate.py --squad ../shared/data/qa/tydiqa_goldp_id_dev.json --mode reader
     python eval/evaluate.py --squad ../shared/data/qa/tydiqa_goldp_id_dev.json --mode open
+    python eval/evaluate.py --validation                      # validation files, news condition included
 
 Only the public ``qa`` API is used. Each question is answered once with the no-answer threshold
 disabled; the configured threshold is then applied to the recorded score, which also gives the
@@ -24,7 +25,10 @@ from tqdm import tqdm
 
 from qa import ArticleQA, Passage, QAError, Reader, Settings
 from qa.metrics import best_scores, normalize_answer
-from qa.squad import load_squad
+from qa.squad import Example, load_squad
+from qa.training.mix import detokenized
+from qa.training.train import DATA_DIR
+from qa.training.validation import GOLD_VALID, NEWS_VALID, pseudo_articles
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_PAIRS = ROOT / "pairs.jsonl"
@@ -79,9 +83,9 @@ def gold_rank(passages: list[Passage], answers: list[str]) -> int | None:
     return None
 
 
-def run_open(qa: ArticleQA, items: list[Item], top_k: int) -> list[Result]:
+def run_open(qa: ArticleQA, items: list[Item], top_k: int, progress: bool = True) -> list[Result]:
     out = []
-    for it in tqdm(items, desc="questions", mininterval=2):
+    for it in tqdm(items, desc="questions", mininterval=2, disable=not progress):
         passages = qa.retrieve(it.question, k=max(5, top_k))
         t0 = time.perf_counter()
         answer = qa.ask(it.question, k=top_k)
@@ -197,11 +201,53 @@ def plot(rep: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def validation(data_dir: Path, settings: dict, top_k: int, threshold: float | None) -> list[dict]:
+    """The reader's validation conditions (what ``qa.training.export`` calibrates on): the news
+    condition (FacQA valid pseudo-articles, retrieve then read) and each gold-passage validation file."""
+    reports = []
+    results: list[Result] = []
+    articles = pseudo_articles(data_dir)
+    for art in tqdm(articles, desc="news articles", mininterval=5):
+        qa = ArticleQA.from_text(art.text, **settings)
+        results += run_open(qa, [item(ex) for ex in art.questions], top_k, progress=False)
+    reader = qa.reader
+    conditions = [("news condition (FacQA valid pseudo-articles)", "open", results)]
+    for name in GOLD_VALID:
+        examples = [detokenized(ex) if name == NEWS_VALID else ex for ex in load_squad(data_dir / name)]
+        conditions.append((f"{name} (gold passage)", "reader", run_reader(reader, [item(ex) for ex in examples])))
+    for dataset, mode, res in conditions:
+        t = reader.threshold if threshold is None else threshold
+        rep = report(res, t, {"dataset": dataset, "mode": mode, "top_k": top_k, "chunk_chars": settings["chunk_chars"],
+                              "models": {"embedder": qa.embedder.fingerprint, "reader": reader.name}})
+        rep["answerable"]["f1_always_answering"] = scores_at(res, 0.0)["answerable"]["f1"]
+        reports.append(rep)
+    return reports
+
+
+def validation_table(reports: list[dict]) -> str:
+    lines = ["| condition | questions | F1 | answerable F1 | answerable F1, always answering | no-answer accuracy |",
+             "|---|---|---|---|---|---|"]
+    for r in reports:
+        a, u = r["answerable"], r["unanswerable"]
+        lines.append(f"| {r['dataset']} | {r['n']} | {r['f1']} | {a['f1']} | {a['f1_always_answering']} | "
+                     f"{u['no_answer_accuracy'] if u['n'] else '-'} |")
+    return "\n".join(lines) + "\n"
+
+
+def item(ex: Example) -> Item:
+    return Item(ex.id, ex.question, ex.answers, ex.context)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pairs", type=Path, help=f"Q&A pairs, JSON Lines (default {DEFAULT_PAIRS.name})")
     ap.add_argument("--article", type=Path, help="article for --pairs (default: the bundled article)")
     ap.add_argument("--squad", type=Path, help="SQuAD-format dataset instead of pairs")
+    ap.add_argument("--validation", action="store_true",
+                    help="the validation conditions the reader is calibrated on (news condition + gold passages)")
+    ap.add_argument("--data", type=Path, default=DATA_DIR, help=f"QA data folder for --validation (default {DATA_DIR})")
+    ap.add_argument("--detokenize", action="store_true",
+                    help="with --squad: undo pre-tokenised punctuation spacing (FacQA) before reading")
     ap.add_argument("--mode", choices=["reader", "open"], default="reader",
                     help="with --squad: read each gold passage (reader) or retrieve from all passages (open)")
     ap.add_argument("--limit", type=int, default=0, help="evaluate only the first N questions")
@@ -220,11 +266,19 @@ def main(argv: list[str] | None = None) -> int:
             raise QAError("--squad cannot be combined with --pairs/--article")
         settings = {"no_answer_threshold": 0.0, "top_k": args.top_k, "int8": args.int8,
                     "chunk_chars": args.chunk_chars}
+        if args.validation:
+            reports = validation(args.data, settings, args.top_k, args.threshold)
+            print(validation_table(reports))
+            if args.json:
+                args.json.write_text(json.dumps(reports, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            return 0
         if args.squad:
             examples = load_squad(args.squad)
+            if args.detokenize:
+                examples = [detokenized(ex) for ex in examples]
             if args.limit:
                 examples = examples[: args.limit]
-            items = [Item(e.id, e.question, e.answers, e.context) for e in examples]
+            items = [item(e) for e in examples]
             dataset = args.squad.name
             if args.mode == "reader":
                 reader = Reader.default(int8=args.int8)

@@ -1,8 +1,8 @@
-"""Calibration and threshold fitting of ``qa.export`` (pure numpy, fast)."""
+"""Calibration and threshold fitting of ``qa.training.export`` (pure numpy, fast)."""
 
 import numpy as np
 
-from qa.export import best_threshold, fit_calibration
+from qa.training.export import best_threshold, fit_calibration
 
 
 def test_calibration_recovers_a_known_logistic_curve() -> None:
@@ -41,11 +41,11 @@ def test_export_picks_calibrates_and_ships(tmp_path) -> None:
 
     import pytest
 
-    from qa.export import main
+    from qa.training.export import main
     from qa.reader import META, WEIGHTS
     from qa.settings import DEFAULT_READER
     from qa.store import sha256_file
-    from qa.train import DATA_DIR
+    from qa.training.train import DATA_DIR
 
     if not (DATA_DIR / "idk_mrc_valid.json").is_file():
         pytest.skip(f"validation data not available in {DATA_DIR}")

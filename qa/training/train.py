@@ -1,12 +1,14 @@
 """Train the extractive reader: multilingual-e5-small encoder + span head on Indonesian QA.
 
-    python -m qa.train --out runs/reader
+    python -m qa.training.train --out runs/reader                       # from the base encoder
+    python -m qa.training.train --train runs/mix/train.json --init qa/models/reader/reader.safetensors
 
-Train on IDK-MRC train + TyDi QA Indonesian train (deduplicated by question id). Unanswerable
+Train on IDK-MRC train + TyDi QA Indonesian train (deduplicated by question id), or on the SQuAD-layout
+files given with ``--train`` (e.g. the news mix of :mod:`qa.training.mix`). Unanswerable
 questions, and windows that do not contain the answer, are trained to point at the <s> token, which
 is what the reader's no-answer score reads. The word-embedding matrix stays frozen (it is shared with
 the embedder and is not shipped). Checkpoint choice and the no-answer threshold are made afterwards
-on the validation files only by ``python -m qa.export``; the test files are never read here.
+on the validation files only by ``python -m qa.training.export``; the test files are never read here.
 """
 
 from __future__ import annotations
@@ -21,19 +23,29 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from .e5convert import bundled_embedder_dir
-from .settings import cache_dir
-from .squad import Example, load_squad
+from ..e5convert import bundled_embedder_dir
+from ..settings import cache_dir
+from ..squad import Example, load_squad
 
-DATA_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "qa"
-TRAIN_FILES = ("idk_mrc_train.json", "tydiqa_id_train.json")
+DATA_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "qa"
+WIKI_FILES = ("idk_mrc_train.json", "tydiqa_id_train.json")
+#: Never trained on, calibrated on or used to pick checkpoints.
+TEST_FILES = ("tydiqa_goldp_id_dev.json", "idk_mrc_test.json", "pairs.jsonl")
 
 
-def training_examples(data_dir: Path) -> list[Example]:
+def refuse_test_file(path: Path) -> None:
+    if path.name in TEST_FILES:
+        raise SystemExit(f"error: {path} is a test file: it may be used for evaluation only, never for training "
+                         "or validation")
+
+
+def training_examples(files: list[Path]) -> list[Example]:
+    """Questions of all ``files``, deduplicated by id (IDK-MRC train already holds most of TyDi QA train)."""
     seen: set[str] = set()
     out = []
-    for name in TRAIN_FILES:
-        for ex in load_squad(data_dir / name):
+    for path in files:
+        refuse_test_file(path)
+        for ex in load_squad(path):
             if ex.id not in seen:
                 seen.add(ex.id)
                 out.append(ex)
@@ -96,9 +108,11 @@ def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m qa.train", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m qa.training.train", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=DATA_DIR, help="folder with the QA JSON files")
+    ap.add_argument("--train", type=Path, nargs="+", default=None,
+                    help="SQuAD-layout training files (default: IDK-MRC + TyDi QA train in --data)")
     ap.add_argument("--out", type=Path, default=Path("runs/reader"), help="checkpoint folder")
     ap.add_argument("--epochs", type=float, default=2.0)
     ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (short trials)")
@@ -135,7 +149,8 @@ def main(argv: list[str] | None = None) -> None:
         if keys.unexpected_keys or any("word_embeddings" not in k for k in keys.missing_keys):
             raise SystemExit(f"{args.init} does not match the model: {keys}")
     model.to(args.device)
-    feats = featurise(training_examples(args.data), tokenizer, args.max_len, args.stride)
+    files = args.train or [args.data / name for name in WIKI_FILES]
+    feats = featurise(training_examples(files), tokenizer, args.max_len, args.stride)
     steps_per_epoch = math.ceil(len(feats) / args.batch_size)
     total = int(steps_per_epoch * args.epochs)
     if args.max_steps:

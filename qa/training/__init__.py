@@ -1,0 +1,1 @@
+"""What only training needs: the QA data mix, the training loop, checkpoint choice and calibration."""

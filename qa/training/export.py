@@ -1,0 +1,217 @@
+"""Pick the best training checkpoint on the validation files, calibrate it and ship it compactly.
+
+    python -m qa.training.export --run runs/reader --out qa/models/reader
+
+For each ``step*.safetensors`` in the run folder: round the weights to fp16 (what is shipped),
+export them for ONNX Runtime and read every validation question as the reader runs (fp32 by default,
+or int8) in two conditions: against its gold passage (IDK-MRC, TyDi QA and FacQA valid), and in the
+news condition of :mod:`qa.training.validation` (FacQA valid pseudo-articles, retrieve then read,
+half of the questions unanswerable). Fit ``p = sigmoid(scale * margin + bias)`` so that p estimates
+the F1 of the best span (soft-label logistic regression), and choose the no-answer threshold that
+maximises validation F1, each condition weighing half. The checkpoint with the best validation F1
+wins. Only validation files are read: never the test files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from ..e5convert import bundled_embedder_dir, fingerprint, source_path
+from ..embedder import Embedder, load_embedder
+from ..metrics import best_scores
+from ..pipeline import ArticleQA
+from ..reader import META, WEIGHTS, Reader, export_shipped
+from ..runtime import Encoder
+from ..settings import BUNDLED_EMBEDDER, Settings, cache_dir
+from ..squad import Example, load_squad
+from ..store import sha256_file
+from ..types import Passage
+from .mix import detokenized
+from .train import DATA_DIR
+from .validation import GOLD_VALID, NEWS_VALID, pseudo_articles
+
+
+def fit_calibration(margins: np.ndarray, f1: np.ndarray, weights: np.ndarray | None = None) -> tuple[float, float]:
+    """Soft-label logistic regression by Newton's method (two parameters, convex), optionally weighted.
+
+    Steps are halved until the loss drops: a full Newton step can overshoot and diverge when the
+    margins are nearly separable (seen on GPU sweep checkpoints: scale 3e9, threshold 1.0).
+    """
+    x = np.stack([margins, np.ones_like(margins)], axis=1)
+    w8 = np.ones_like(margins) if weights is None else weights / weights.mean()
+
+    def loss(w: np.ndarray) -> float:
+        z = x @ w
+        return float(np.mean(w8 * (np.logaddexp(0.0, z) - f1 * z)))
+
+    w = np.array([0.3, 0.0])
+    for _ in range(100):
+        p = 1 / (1 + np.exp(-np.clip(x @ w, -60, 60)))
+        grad = x.T @ (w8 * (p - f1))
+        hess = (x * (w8 * p * (1 - p))[:, None]).T @ x + 1e-6 * np.eye(2)
+        step = np.linalg.solve(hess, grad)
+        t, current = 1.0, loss(w)
+        while t > 1e-6 and loss(w - t * step) > current:
+            t /= 2
+        w = w - t * step
+        if np.abs(t * step).max() < 1e-8:
+            break
+    return float(w[0]), float(w[1])
+
+
+def best_threshold(probs: np.ndarray, f1: np.ndarray, answerable: np.ndarray,
+                   weights: np.ndarray | None = None) -> tuple[float, float]:
+    """Threshold maximising (weighted) mean F1 when spans below it are declined (declining scores 1 if
+    unanswerable)."""
+    declined = (~answerable).astype(float)
+    w8 = np.ones_like(probs) if weights is None else weights
+    best_t, best_f1 = 0.5, -1.0
+    for t in np.unique(np.concatenate([probs, [0.0, 1.0]])):
+        score = float(np.average(np.where(probs >= t, f1, declined), weights=w8))
+        if score > best_f1:
+            best_t, best_f1 = float(t), score
+    return best_t, best_f1
+
+
+@dataclass
+class Case:
+    """One validation question and what the reader reads for it; ``group`` names its condition."""
+
+    group: str
+    example: Example
+    passages: list[Passage]
+
+
+def gold_cases(data_dir: Path) -> list[Case]:
+    """Each validation question against its own passage (FacQA de-tokenised, as news reads)."""
+    out = []
+    for name in GOLD_VALID:
+        for ex in load_squad(data_dir / name):
+            ex = detokenized(ex) if name == NEWS_VALID else ex
+            out.append(Case(name.removesuffix(".json"), ex, [Passage(ex.context, 0, len(ex.context), 1.0)]))
+    return out
+
+
+def news_cases(data_dir: Path, embedder: Embedder, settings: Settings) -> list[Case]:
+    """FacQA valid pseudo-articles: retrieve ``top_k`` passages like ``ArticleQA.ask`` (the reader's
+    part runs per checkpoint)."""
+    out = []
+    with tempfile.TemporaryDirectory() as folder:
+        for i, art in enumerate(tqdm(pseudo_articles(data_dir), desc="news articles", mininterval=10)):
+            qa = ArticleQA(art.text, settings=settings, index_dir=Path(folder) / str(i), embedder=embedder)
+            out += [Case("news_condition", ex, qa.retrieve(ex.question)) for ex in art.questions]
+    return out
+
+
+def score_cases(reader: Reader, cases: list[Case], settings: Settings) -> tuple[np.ndarray, np.ndarray]:
+    """The best span's margin and its F1 for every case (F1 0 for any span of an unanswerable one)."""
+    margins, f1s = [], []
+    for case in tqdm(cases, desc="validate", mininterval=10):
+        cands = reader.margins(case.example.question, case.passages, settings)
+        if cands:
+            m, a, b, p = cands[0]
+            margins.append(m)
+            text = case.passages[p].text[a:b]
+            f1s.append(best_scores(text, case.example.answers)[1] if case.example.answers else 0.0)
+        else:
+            margins.append(-50.0)
+            f1s.append(0.0)
+    return np.array(margins), np.array(f1s)
+
+
+def group_weights(groups: np.ndarray) -> np.ndarray:
+    """Half the weight on the news condition, half on the gold-passage files (equal per question there)."""
+    news = groups == "news_condition"
+    if not news.any() or news.all():
+        return np.ones(len(groups))
+    return np.where(news, 0.5 / news.sum(), 0.5 / (~news).sum()) * len(groups)
+
+
+def group_report(groups: np.ndarray, probs: np.ndarray, f1: np.ndarray, answerable: np.ndarray,
+                 threshold: float) -> dict[str, dict[str, float | None]]:
+    out = {}
+    for g in dict.fromkeys(groups.tolist()):
+        sel = groups == g
+        final = np.where(probs[sel] >= threshold, f1[sel], (~answerable[sel]).astype(float))
+        ans, un = answerable[sel], ~answerable[sel]
+
+        def pct(x: np.ndarray) -> float | None:
+            return round(100 * float(x.mean()), 2) if x.size else None
+
+        out[g] = {"n": int(sel.sum()), "f1": pct(final), "answerable_f1": pct(final[ans]),
+                  "answerable_f1_always": pct(f1[sel][ans]), "no_answer_accuracy": pct(final[un])}
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m qa.training.export", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--run", type=Path, default=Path("runs/reader"), help="training output folder")
+    ap.add_argument("--out", type=Path, default=Path("qa/models/reader"))
+    ap.add_argument("--data", type=Path, default=DATA_DIR)
+    ap.add_argument("--last", type=int, default=2, help="consider only the newest N checkpoints")
+    ap.add_argument("--int8", action="store_true", help="calibrate the int8 reader (Settings.int8) instead of fp32")
+    ap.add_argument("--limit", type=int, default=0, help="validate on the first N questions only (smoke tests)")
+    ap.add_argument("--gold-only", action="store_true", help="skip the news condition (gold passages only)")
+    args = ap.parse_args(argv)
+
+    settings = Settings(int8=args.int8)
+    embedder = load_embedder(BUNDLED_EMBEDDER)
+    cases = gold_cases(args.data) + ([] if args.gold_only else news_cases(args.data, embedder, settings))
+    if args.limit:
+        cases = cases[: args.limit]
+    groups = np.array([c.group for c in cases])
+    answerable = np.array([bool(c.example.answers) for c in cases])
+    weights = group_weights(groups)
+    base = str(bundled_embedder_dir(cache_dir()))
+    ckpts = sorted((p for p in args.run.glob("step*.safetensors") if re.fullmatch(r"step\d+", p.stem)),
+                   key=lambda p: int(p.stem[4:]))  # not the .fp16 copies written below
+    ckpts = ckpts[-args.last :]
+    if not ckpts:
+        raise SystemExit(f"no step*.safetensors checkpoints in {args.run}")
+    results = []
+    for ckpt in ckpts:
+        from safetensors.torch import load_file, save_file
+
+        half = {k: v.half().contiguous() for k, v in load_file(str(ckpt)).items()}
+        tmp = args.run / f"{ckpt.stem}.fp16.safetensors"
+        save_file(half, str(tmp))
+        with tempfile.TemporaryDirectory() as folder:  # calibrate the model as it will run (ONNX Runtime)
+            export_shipped(base, tmp, Path(folder), settings.int8)
+            reader = Reader(Encoder(Path(folder), embedder.word_embeddings()), embedder.tokenizer,
+                            pad_id=embedder.pad_id)
+            margins, f1 = score_cases(reader, cases, settings)
+        scale, bias = fit_calibration(margins, f1, weights)
+        probs = 1 / (1 + np.exp(-(scale * margins + bias)))
+        threshold, overall = best_threshold(probs, f1, answerable, weights)
+        row = {"checkpoint": ckpt.name, "valid_f1": round(100 * overall, 2),
+               "groups": group_report(groups, probs, f1, answerable, threshold),
+               "scale": scale, "bias": bias, "threshold": threshold, "fp16": str(tmp)}
+        print(json.dumps(row), flush=True)
+        results.append(row)
+    best = max(results, key=lambda r: r["valid_f1"])
+    args.out.mkdir(parents=True, exist_ok=True)
+    target = args.out / WEIGHTS
+    Path(best["fp16"]).replace(target)
+    target.chmod(0o644)
+    meta = {
+        "base": BUNDLED_EMBEDDER, "base_fingerprint": fingerprint(source_path()), "sha256": sha256_file(target),
+        "checkpoint": best["checkpoint"], "calibration": {"scale": best["scale"], "bias": best["bias"]},
+        "threshold": best["threshold"], "validation": {"f1": best["valid_f1"], **best["groups"]},
+        "validation_files": [*GOLD_VALID, f"{NEWS_VALID} (pseudo-articles)"], "all_checkpoints": [
+            {k: r[k] for k in ("checkpoint", "valid_f1", "threshold")} for r in results],
+    }
+    (args.out / META).write_text(json.dumps(meta, indent=2) + "\n")
+    print(f"shipped {best['checkpoint']} -> {target} ({target.stat().st_size / 1e6:.1f} MB)")
+
+
+if __name__ == "__main__":
+    main()
