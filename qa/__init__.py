@@ -7,7 +7,7 @@
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import ArticleError, ModelError, QAError, QuestionError
+from .errors import ArticleError, FetchError, ModelError, QAError, QuestionError
 from .settings import Settings
 from .types import Answer, Passage
 
@@ -29,6 +29,6 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'qa' has no attribute {name!r}")
 
 
-__all__ = ["Answer", "ArticleError", "ArticleQA", "ModelError", "Passage", "QAError", "QuestionError", "Reader",
-           "Settings"]
+__all__ = ["Answer", "ArticleError", "ArticleQA", "FetchError", "ModelError", "Passage", "QAError", "QuestionError",
+           "Reader", "Settings"]
 __version__ = "0.1.0"

@@ -8,13 +8,18 @@ class QAError(Exception):
 class ArticleError(QAError):
     """The article is missing, empty, binary or not decodable.
 
-    ``reason`` is a stable code (missing, empty, binary, pdf, encoding, no_text, too_large) that user
-    interfaces translate into their own language.
+    ``reason`` is a stable code (missing, empty, binary, pdf, encoding, no_text, too_large; for pages
+    fetched by URL also bad_url, refused, unreachable, redirects, not_html) that user interfaces
+    translate into their own language.
     """
 
     def __init__(self, message: str, reason: str = "unreadable") -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class FetchError(ArticleError):
+    """A web page could not be fetched or used (``reason`` as in :class:`ArticleError`)."""
 
 
 class QuestionError(QAError):

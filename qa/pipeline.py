@@ -77,6 +77,18 @@ class ArticleQA:
         title, text = read_article(path)
         return cls.from_text(text, title=title, progress=progress, **settings)
 
+    @classmethod
+    def from_url(cls, url: str, allow_private: bool = False, *, progress: Progress | None = None,
+                 **settings: Any) -> ArticleQA:
+        """A news page fetched by URL (main text and title extracted); see :mod:`qa.fetch` for the limits.
+
+        Private, loopback and link-local addresses are refused unless ``allow_private`` (intranets, tests).
+        """
+        from .fetch import fetch_article
+
+        title, text = fetch_article(url, allow_private=allow_private)
+        return cls.from_text(text, title=title, progress=progress, **settings)
+
     # -- index --------------------------------------------------------------------------------
     def _manifest(self) -> dict[str, Any]:
         s = self.settings
