@@ -26,6 +26,7 @@ from tqdm import tqdm
 from qa import ArticleQA, Passage, QAError, Reader, Settings
 from qa.metrics import best_scores, normalize_answer
 from qa.squad import Example, load_squad
+from qa.text import replace_surrogates
 from qa.training.mix import detokenized
 from qa.training.train import DATA_DIR
 from qa.training.validation import GOLD_VALID, NEWS_VALID, pseudo_articles
@@ -65,7 +66,9 @@ def load_pairs(path: Path) -> list[Item]:
             answers = row["answers"]
             if not isinstance(row["question"], str) or not isinstance(answers, list):
                 raise TypeError("'question' must be a string and 'answers' a list")
-            items.append(Item(str(row.get("id", lineno)), row["question"], [str(a) for a in answers]))
+            # lone surrogates (a \ud800 escape) would fail the tokenizer and the UTF-8 report files
+            fix = replace_surrogates
+            items.append(Item(fix(str(row.get("id", lineno))), fix(row["question"]), [fix(str(a)) for a in answers]))
         except (ValueError, KeyError, TypeError) as exc:
             raise QAError(f"{path}:{lineno}: malformed line ({type(exc).__name__}: {exc}); expected "
                           '{"id": "...", "question": "...", "answers": ["..."]}') from exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import numbers
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,13 @@ def _versions() -> dict[str, str]:
     import onnxruntime
 
     return {"faiss": faiss.__version__, "onnxruntime": onnxruntime.__version__}
+
+
+def _passage_count(k: object) -> int:
+    """``k`` as a positive whole number: a float or string would fail deep inside FAISS and BM25."""
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
+        raise QAError(f"k must be a whole number of passages, 1 or more (got {k!r})")
+    return int(k)
 
 
 class ArticleQA:
@@ -138,7 +146,7 @@ class ArticleQA:
         q = clean_question(question, self.settings.max_question_chars)
         if context and context.strip():
             q = clean_question(f"{context} {q}", 2 * self.settings.max_question_chars)
-        k = max(1, k or self.settings.top_k)
+        k = self.settings.top_k if k is None else _passage_count(k)
         vector = self.embedder.encode_queries([q])[0]
         hits = self.retriever.search(vector, q, k, mode)
         return [Passage(self.passages[h.index].text, self.passages[h.index].start, self.passages[h.index].end,

@@ -21,6 +21,7 @@ import numpy as np
 
 from .errors import ModelError, QuestionError
 from .settings import BUNDLED_EMBEDDER, DEFAULT_READER, Settings
+from .text import clean_question, replace_surrogates
 from .types import Answer, Passage
 
 if TYPE_CHECKING:
@@ -83,8 +84,11 @@ class Reader:
     # -- public -------------------------------------------------------------------------------
     def read(self, question: str, context: str, settings: Settings | None = None) -> Answer:
         """Answer ``question`` from ``context``; offsets are into ``context``."""
+        settings = settings or Settings()
+        question = clean_question(question, settings.max_question_chars)
+        context = replace_surrogates(context)  # one for one: offsets into the caller's context hold
         passage = Passage(context, 0, len(context), 1.0, 0)
-        return self.read_passages(question, context, [passage], settings or Settings())
+        return self.read_passages(question, context, [passage], settings)
 
     def read_passages(self, question: str, article: str, passages: list[Passage],
                       settings: Settings) -> Answer:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, Discriminator, Tag, ValidationError
 
 from .errors import QAError
+from .text import replace_surrogates
 
 
 @dataclass
@@ -34,32 +37,82 @@ def _locate(context: str, text: str, hint: int) -> int:
     return best
 
 
-def _paragraphs(doc: dict) -> Iterator[dict]:
-    if "paragraphs" in doc:
-        yield from doc["paragraphs"]
-    else:
-        yield doc
+class _Answer(BaseModel):
+    text: str
+    answer_start: int = 0
+
+
+class _Question(BaseModel):
+    id: str | int
+    question: str
+    answers: list[_Answer] = []
+    is_impossible: bool = False
+
+
+class _Paragraph(BaseModel):
+    context: str
+    qas: list[_Question]
+
+
+class _Document(BaseModel):
+    paragraphs: list[_Paragraph]
+
+
+def _layout(doc: object) -> str:
+    return "nested" if isinstance(doc, dict) and "paragraphs" in doc else "flat"
+
+
+class _File(BaseModel):
+    """Both layouts: ``data[].paragraphs[].qas[]`` and flat ``data[].qas[]`` (a document is one paragraph)."""
+
+    data: list[Annotated[Annotated[_Document, Tag("nested")] | Annotated[_Paragraph, Tag("flat")],
+                         Discriminator(_layout)]]
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    """``data[3].paragraphs[0].qas[1]`` from pydantic's error location (layout tags dropped)."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part not in ("nested", "flat"):
+            out += f".{part}" if out else part
+    return out
 
 
 def load_squad(path: str | Path) -> list[Example]:
+    """All questions of a SQuAD-layout file; any malformed part raises ``QAError`` naming the file and the
+    place (``data[0].qas[2].answers[0].answer_start``), so a bad file never ends in a traceback."""
     path = Path(path)
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-        docs = raw["data"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise QAError(f"{path}: not a readable SQuAD-format JSON file ({exc})") from exc
+    except (OSError, ValueError) as exc:
+        raise QAError(f"{path}: not a readable JSON file ({exc})") from exc
+    try:
+        docs = _File.model_validate(raw).data
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        what = "should be a JSON object" if first["type"] == "model_type" else first["msg"]
+        more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
+        raise QAError(f"{path}: {_where(first['loc']) or 'the file'}: {what}{more}; expected SQuAD "
+                      'layout {"data": [{"paragraphs": [{"context": "...", "qas": [{"id": "...", '
+                      '"question": "...", "answers": [{"text": "...", "answer_start": 0}]}]}]}]}') from exc
     out = []
     for doc in docs:
-        for para in _paragraphs(doc):
-            context = para["context"]
-            for qa in para["qas"]:
+        for para in doc.paragraphs if isinstance(doc, _Document) else [doc]:
+            # lone surrogates (\ud800 escapes) would fail the tokenizer; replaced one for one, offsets hold
+            context = replace_surrogates(para.context)
+            for qa in para.qas:
                 answers, starts = [], []
-                if not qa.get("is_impossible", False):
-                    for ans in qa.get("answers", []):
-                        text = ans["text"].strip()
-                        start = _locate(context, text, int(ans.get("answer_start", 0))) if text else -1
+                if not qa.is_impossible:
+                    for ans in qa.answers:
+                        text = replace_surrogates(ans.text).strip()
+                        start = _locate(context, text, ans.answer_start) if text else -1
                         if start >= 0 and text not in answers:
                             answers.append(text)
                             starts.append(start)
-                out.append(Example(str(qa["id"]), qa["question"], context, answers, starts))
+                out.append(Example(replace_surrogates(str(qa.id)), replace_surrogates(qa.question), context, answers,
+                                   starts))
+    if not out:
+        raise QAError(f"{path}: no questions found (data[].paragraphs[].qas[] is empty)")
     return out

@@ -12,6 +12,18 @@ MAX_ARTICLE_BYTES = 10 * 1024 * 1024  # on disk (UTF-16 doubles the size of the 
 MAX_ARTICLE_CHARS = 5_000_000  # about 15,000 passages: minutes to index on 2 cores
 HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text", ""}
+#: Site navigation, removed before extraction: trafilatura's fallback extractors would otherwise
+#: return a page whose only text is its menu ("Home") as the article.
+NAVIGATION_XPATHS = ["//nav", "//*[@role='navigation']", "//menu", "//footer", "//header[not(ancestor::article)]"]
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def replace_surrogates(text: str) -> str:
+    """Lone surrogates (from invalid UTF-8 or JSON escapes) become U+FFFD, one for one, so offsets hold.
+
+    The tokenizer cannot encode them (``TypeError: TextInputSequence must be str``).
+    """
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def decode(data: bytes, name: str = "article") -> str:
@@ -34,8 +46,9 @@ def decode(data: bytes, name: str = "article") -> str:
 
 
 def clean_article(text: str) -> str:
-    """Unify line ends and drop control characters, so offsets are stable across platforms."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    """Unify line ends, drop control characters and replace lone surrogates, so offsets are stable
+    across platforms and the tokenizer accepts the text."""
+    text = replace_surrogates(text).replace("\r\n", "\n").replace("\r", "\n")
     text = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc")
     if not text.strip():
         raise ArticleError("the article is empty (no text after reading it)", "empty")
@@ -49,7 +62,8 @@ def html_to_text(html: str) -> tuple[str | None, str]:
     """Main text and title of an HTML page (boilerplate such as menus and footers removed)."""
     import trafilatura
 
-    doc = trafilatura.bare_extraction(html, include_comments=False, include_tables=True, with_metadata=True)
+    doc = trafilatura.bare_extraction(html, include_comments=False, include_tables=True, with_metadata=True,
+                                      prune_xpath=NAVIGATION_XPATHS)
     title = getattr(doc, "title", None) if doc is not None else None
     text = getattr(doc, "text", None) if doc is not None else None
     if not text or not text.strip():
@@ -79,7 +93,7 @@ def clean_question(question: str, max_chars: int) -> str:
     """Collapse whitespace, drop control characters and cap the length the model will see."""
     if not isinstance(question, str):
         raise QuestionError("the question must be text")
-    text = "".join(c if unicodedata.category(c) != "Cc" else " " for c in question)
+    text = "".join(c if unicodedata.category(c) != "Cc" else " " for c in replace_surrogates(question))
     text = " ".join(text.split())
     if not text:
         raise QuestionError("the question is empty: type a question about the article")

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa import ArticleError, ArticleQA, QAError, QuestionError
+from qa import ArticleError, ArticleQA, QAError, QuestionError, Settings
 from qa.metrics import normalize_answer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +35,13 @@ QUESTIONS = {
     "rtl-override": "\u202eSiapa Penjabat Gubernur Banten?",
 }
 BLANK = {"empty", "spaces", "tabs-newlines"}
+# Not encodable as UTF-8 (invalid UTF-8 decoded with surrogateescape, a \ud800 escape in JSON), so
+# through the API only: a process boundary cannot carry them as text.
+LONE_SURROGATES = {
+    "lone-high-surrogate": "Siapa \ud800 Penjabat Gubernur Banten?",
+    "escaped-invalid-utf8": "Siapa Penjabat Gubernur Banten\udcff?",
+    "split-surrogate-pair": "\ud83c\udfc6 Kapan penghargaan diserahkan?",
+}
 
 ARTICLES: dict[str, tuple[str, bytes, str | None]] = {
     # name: (file name, bytes, expected ArticleError reason or None when it must work)
@@ -49,10 +56,80 @@ ARTICLES: dict[str, tuple[str, bytes, str | None]] = {
     "utf-8-bom": ("a.txt", "\ufeffKafe di Bandung buka pukul tujuh pagi.".encode(), None),
     "crlf": ("a.txt", b"Kafe di Bandung.\r\nBuka pukul tujuh pagi.\r\n", None),
     "html-no-main-text": ("a.html", b"<html><head><title>x</title></head><body><nav></nav></body></html>", "no_text"),
+    "html-only-navigation": ("a.html", b"<html><body><nav><a href='/'>Home</a></nav></body></html>", "no_text"),
+    "html-only-menus": ("a.html", b"<html><head><title>x</title></head><body><header><a href='/'>Home</a></header>"
+                        b"<div role='navigation'><a href='/b'>Berita</a></div><footer>(c) 2025</footer></body></html>",
+                        "no_text"),
     "pdf-as-txt": ("a.txt", b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n", "pdf"),
     "html-in-txt": ("a.txt", b"<p>Kafe di <b>Bandung</b> buka pukul tujuh pagi.</p>", None),
     "markdown": ("a.md", b"# Judul\n\nKafe di **Bandung** buka pukul *tujuh* pagi.", None),
 }
+
+_CONTEXT = "Ibu kota Jawa Barat adalah Bandung."
+
+
+def _squad(**question: object) -> dict:
+    qa = {"id": "q1", "question": "Apa ibu kota Jawa Barat?", "answers": [{"text": "Bandung", "answer_start": 27}]}
+    return {"data": [{"paragraphs": [{"context": _CONTEXT, "qas": [{**qa, **question}]}]}]}
+
+
+SQUAD_FILES: dict[str, tuple[object, str | None]] = {
+    # name: (file content, expected place named in the error, or None when it must load)
+    "data-string": ({"data": "abc"}, "data"),
+    "data-empty": ({"data": []}, "no questions"),
+    "data-object": ({"data": {}}, "data"),
+    "no-data": ({"version": "1.1"}, "data"),
+    "top-level-list": ([1, 2], "the file"),
+    "document-string": ({"data": ["abc"]}, "data[0]"),
+    "paragraphs-null": ({"data": [{"paragraphs": None}]}, "data[0].paragraphs"),
+    "no-qas": ({"data": [{"paragraphs": [{"context": _CONTEXT}]}]}, "data[0].paragraphs[0].qas"),
+    "no-qas-flat": ({"data": [{"context": _CONTEXT}]}, "data[0].qas"),
+    "no-context": ({"data": [{"paragraphs": [{"qas": []}]}]}, "data[0].paragraphs[0].context"),
+    "no-id": ({"data": [{"paragraphs": [{"context": _CONTEXT, "qas": [{"question": "Q?"}]}]}]}, ".qas[0].id"),
+    "question-number": (_squad(question=5), ".qas[0].question"),
+    "answers-object": (_squad(answers={}), ".qas[0].answers"),
+    "answer-start-not-a-number": (_squad(answers=[{"text": "Bandung", "answer_start": "abc"}]), "answer_start"),
+    "answer-without-text": (_squad(answers=[{"answer_start": 27}]), ".answers[0].text"),
+    "answer-text-null": (_squad(answers=[{"text": None, "answer_start": 27}]), ".answers[0].text"),
+    "lone-surrogates": (_squad(question="Apa \ud800?", answers=[{"text": "Band\udcffung", "answer_start": 0}]), None),
+    "flat-layout": ({"data": [{"context": _CONTEXT, "qas": _squad()["data"][0]["paragraphs"][0]["qas"]}]}, None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SQUAD_FILES))
+def test_squad_files(tmp_path, name):
+    from qa.squad import load_squad
+
+    content, where = SQUAD_FILES[name]
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(content), encoding="utf-8")
+    if where is None:
+        examples = load_squad(path)
+        assert examples and all("\ud800" not in ex.question for ex in examples)
+        return
+    with pytest.raises(QAError) as err:
+        load_squad(path)
+    assert str(err.value).startswith(f"{path}: ") and where in str(err.value), err.value
+
+
+def test_squad_file_errors_in_the_evaluation_script(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(SQUAD_FILES["answer-start-not-a-number"][0]), encoding="utf-8")
+    out = subprocess.run([sys.executable, "eval/evaluate.py", "--squad", str(path)], cwd=ROOT, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr[-2000:]
+    assert out.stderr.startswith(f"error: {path}: data[0].paragraphs[0].qas[0].answers[0].answer_start: ")
+
+
+def test_pairs_lines_with_lone_surrogates_are_evaluated(tmp_path):
+    pairs, report = tmp_path / "pairs.jsonl", tmp_path / "report.json"
+    pairs.write_text('{"id": "a\\udcff", "question": "Siapa \\ud800 Gubernur Banten?", "answers": ["A Damenta"]}\n'
+                     '{"id": "b", "question": "Kapan \\udcff?", "answers": ["Rabu\\ud800"]}\n', encoding="utf-8")
+    out = subprocess.run([sys.executable, "eval/evaluate.py", "--pairs", str(pairs), "--json", str(report),
+                          "--markdown", str(tmp_path / "report.md")], cwd=ROOT, capture_output=True, text=True,
+                         timeout=600)
+    assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr[-2000:]
+    assert json.loads(report.read_text(encoding="utf-8"))["n"] == 2
 
 
 @pytest.mark.parametrize("name", sorted(QUESTIONS))
@@ -68,6 +145,35 @@ def test_questions_api(default_qa, name):
         assert default_qa.article[answer.start:answer.end] == answer.text
     # and the next request is still served
     assert default_qa.ask("Siapa Penjabat Gubernur Banten?").text
+
+
+@pytest.mark.parametrize("name", sorted(LONE_SURROGATES))
+def test_lone_surrogates_are_replaced_not_a_crash(default_qa, name):
+    question = LONE_SURROGATES[name]
+    answer = default_qa.ask(question)
+    assert 0.0 <= answer.score <= 1.0
+    assert default_qa.retrieve(question, k=2)
+    reader = default_qa.reader
+    context = "Ketua panitia \udcff adalah Siti Rahmawati."
+    read = reader.read(question, context, Settings(no_answer_threshold=0.0))
+    assert read.text is not None and read.text == context[read.start:read.end].replace("\udcff", "\ufffd")
+    qa = ArticleQA.from_text(f"Kafe di Bandung \ud800 buka pukul tujuh pagi. {question}")
+    assert "\ufffd" in qa.article and len(qa.passages) >= 1
+
+
+@pytest.mark.parametrize("k", [1.5, "3", 0, -2, True, [3]])
+def test_bad_k_is_a_clear_error(default_qa, k):
+    with pytest.raises(QAError, match="k must be a whole number"):
+        default_qa.retrieve("Siapa Penjabat Gubernur Banten?", k=k)
+    with pytest.raises(QAError, match="k must be a whole number"):
+        default_qa.ask("Siapa Penjabat Gubernur Banten?", k=k)
+
+
+def test_whole_number_k_is_accepted(default_qa):
+    import numpy as np
+
+    assert len(default_qa.retrieve("Siapa Penjabat Gubernur Banten?", k=np.int64(2))) == 2
+    assert len(default_qa.retrieve("Siapa Penjabat Gubernur Banten?")) == default_qa.settings.top_k
 
 
 def test_script_question_does_not_invent_answer(default_qa):
