@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -249,6 +250,37 @@ def _export_span_model(model: Any, out: Path, int8: bool, **meta: Any) -> None:
         quantize_int8(out, int8_exempt)
 
 
+def _finite(x: object) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _shipped_meta(meta_path: Path) -> dict[str, Any]:
+    """``reader.json``, checked: a missing or damaged file names itself instead of failing later as a
+    KeyError, or as a string threshold that compares wrongly."""
+    fix = (f"Restore it with `git checkout -- {meta_path}`, or export the reader again with "
+           "`python -m qa.training.export`.")
+    if not meta_path.is_file():
+        raise ModelError(f"reader metadata missing: {meta_path} (it holds the weights' checksum and the "
+                         f"calibration). {fix}")
+    try:
+        raw = json.loads(meta_path.read_bytes())
+    except (OSError, ValueError) as exc:  # ValueError: not JSON, or not UTF-8
+        raise ModelError(f"cannot read reader metadata {meta_path} ({exc}). {fix}") from exc
+    meta: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    cal: dict[str, Any] = meta["calibration"] if isinstance(meta.get("calibration"), dict) else {}
+    wrong = [what for what, ok in (
+        ("'sha256' (64 hex digits)", isinstance(meta.get("sha256"), str)
+         and re.fullmatch("[0-9a-f]{64}", meta["sha256"])),
+        ("'calibration.scale' (a number)", _finite(cal.get("scale"))),
+        ("'calibration.bias' (a number)", _finite(cal.get("bias"))),
+        ("'threshold' (a number from 0 to 1)", _finite(meta.get("threshold")) and 0 <= meta["threshold"] <= 1),
+        ("'base' (a model name)", isinstance(meta.get("base", BUNDLED_EMBEDDER), str)),
+    ) if not ok]
+    if wrong:
+        raise ModelError(f"reader metadata {meta_path} is damaged: missing or wrong {', '.join(wrong)}. {fix}")
+    return meta
+
+
 @functools.lru_cache(maxsize=4)
 def load_reader(name: str = str(DEFAULT_READER), embedder: Embedder | None = None, int8: bool = False,
                 threads: int | None = None) -> Reader:
@@ -264,12 +296,12 @@ def load_reader(name: str = str(DEFAULT_READER), embedder: Embedder | None = Non
     path = Path(name)
     meta_path = path / META
     suffix = "-int8" if int8 else ""
-    if meta_path.is_file():
-        meta = json.loads(meta_path.read_text())
+    if meta_path.is_file() or (path / WEIGHTS).is_file():  # a shipped reader, whole or not
+        meta = _shipped_meta(meta_path)
         weights = path / WEIGHTS
         if not weights.is_file():
             raise ModelError(f"reader weights missing: {weights}. Restore them with `git checkout -- {weights}` "
-                             "or retrain with `python -m qa.train` and `python -m qa.export`.")
+                             "or retrain with `python -m qa.training.train` and `python -m qa.training.export`.")
         from .store import sha256_file
 
         digest = sha256_file(weights)

@@ -132,6 +132,55 @@ def test_pairs_lines_with_lone_surrogates_are_evaluated(tmp_path):
     assert json.loads(report.read_text(encoding="utf-8"))["n"] == 2
 
 
+def _without(key: str) -> bytes:
+    from qa.reader import META
+    from qa.settings import DEFAULT_READER
+
+    meta = json.loads((DEFAULT_READER / META).read_text())
+    meta.pop(key)
+    return json.dumps(meta).encode()
+
+
+def _with(**fields: object) -> bytes:
+    from qa.reader import META
+    from qa.settings import DEFAULT_READER
+
+    return json.dumps({**json.loads((DEFAULT_READER / META).read_text()), **fields}).encode()
+
+
+READER_META: dict[str, bytes | None] = {  # reader.json content; None: deleted
+    "deleted": None,
+    "not-json": b"{not json",
+    "not-utf8": b"\xff\xfe\x00{",
+    "a-list": b"[]",
+    "no-sha256": _without("sha256"),
+    "no-calibration": _without("calibration"),
+    "no-threshold": _without("threshold"),
+    "threshold-string": _with(threshold="0.4"),
+    "threshold-above-one": _with(threshold=4),
+    "calibration-null": _with(calibration=None),
+    "scale-string": _with(calibration={"scale": "1", "bias": 0.0}),
+    "sha256-number": _with(sha256=12),
+}
+
+
+@pytest.mark.parametrize("name", sorted(READER_META))
+def test_damaged_reader_metadata_names_the_file_and_the_fix(tmp_path, name):
+    from qa import ModelError
+    from qa.reader import META, WEIGHTS, load_reader
+    from qa.settings import DEFAULT_READER
+
+    reader_dir = tmp_path / "reader"
+    reader_dir.mkdir()
+    (reader_dir / WEIGHTS).symlink_to(DEFAULT_READER / WEIGHTS)
+    content = READER_META[name]
+    if content is not None:
+        (reader_dir / META).write_bytes(content)
+    with pytest.raises(ModelError) as err:
+        load_reader(str(reader_dir))
+    assert str(reader_dir / META) in str(err.value) and "git checkout" in str(err.value), err.value
+
+
 @pytest.mark.parametrize("name", sorted(QUESTIONS))
 def test_questions_api(default_qa, name):
     question = QUESTIONS[name]
