@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
+INDEX_FILES = ("passages.json", "dense.faiss")
 
 
 def _versions() -> dict[str, str]:
@@ -38,6 +39,11 @@ def _passage_count(k: object) -> int:
     if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
         raise QAError(f"k must be a whole number of passages, 1 or more (got {k!r})")
     return int(k)
+
+
+def _is_span(span: object, length: int) -> bool:
+    return (isinstance(span, list) and len(span) == 2 and all(type(x) is int for x in span)
+            and 0 <= span[0] < span[1] <= length)
 
 
 class ArticleQA:
@@ -104,16 +110,34 @@ class ArticleQA:
                 "chunking": {"max_chars": s.chunk_chars, "overlap": s.chunk_overlap, "version": CHUNKER_VERSION},
                 "versions": _versions()}
 
+    def _read_index(self, files: dict[str, Path]) -> tuple[list[Passage], DenseIndex] | None:
+        """The stored passages and FAISS index, or None when they do not fit this article (then: rebuild).
+
+        The checksums only prove the files are as written: a hand-edited or foreign file can still
+        hold spans of the wrong shape, outside the article, or a different number of vectors.
+        """
+        import faiss
+
+        try:
+            spans = json.loads(files["passages.json"].read_text(encoding="utf-8"))
+            index = faiss.read_index(str(files["dense.faiss"]))
+        except (OSError, ValueError, RuntimeError):  # RuntimeError: FAISS cannot parse the file
+            return None
+        if not (isinstance(spans, list) and spans and all(_is_span(s, len(self.article)) for s in spans)):
+            return None
+        passages = [Passage(self.article[a:b], a, b, 0.0, i) for i, (a, b) in enumerate(spans)]
+        if index.ntotal != len(passages) or index.d != self.embedder.dim or not all(p.text.strip() for p in passages):
+            return None
+        return passages, DenseIndex(index)
+
     def _load_or_build(self, progress: Progress | None) -> tuple[list[Passage], DenseIndex]:
         import faiss
 
-        files = store.load(self.index_dir, self._manifest())
+        files = store.load(self.index_dir, self._manifest(), required=INDEX_FILES)
         if files is not None:
-            spans = json.loads(files["passages.json"].read_text(encoding="utf-8"))
-            passages = [Passage(self.article[a:b], a, b, 0.0, i) for i, (a, b) in enumerate(spans)]
-            index = faiss.read_index(str(files["dense.faiss"]))
-            if index.ntotal == len(passages) and all(p.text.strip() for p in passages):
-                return passages, DenseIndex(index)
+            stored = self._read_index(files)
+            if stored is not None:
+                return stored
             log.warning("index at %s does not match its passages; rebuilding", self.index_dir)
         spans = chunk(self.article, self.settings.chunk_chars, self.settings.chunk_overlap)
         if not spans:

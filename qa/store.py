@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +33,12 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def load(directory: Path, expected: dict[str, Any]) -> dict[str, Path] | None:
-    """Return the verified files of ``directory``, or None (with the reason logged) if unusable."""
+def load(directory: Path, expected: dict[str, Any], required: Collection[str] = ()) -> dict[str, Path] | None:
+    """Return the verified files of ``directory``, or None (with the reason logged) if unusable.
+
+    ``required`` names the files the caller reads: a manifest that lists other files, or lists
+    them in another shape, means "rebuild" like a checksum mismatch.
+    """
     manifest_path = directory / MANIFEST
     if not manifest_path.is_file():
         return None
@@ -42,6 +47,10 @@ def load(directory: Path, expected: dict[str, Any]) -> dict[str, Path] | None:
         files = manifest["files"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         log.warning("index at %s has an unreadable manifest (%s); rebuilding", directory, exc)
+        return None
+    if not (isinstance(files, dict) and all(isinstance(d, str) for d in files.values())
+            and set(required) <= set(files)):
+        log.warning("index at %s has a malformed manifest (files: %.80r); rebuilding", directory, files)
         return None
     for key, value in {**expected, "format": FORMAT_VERSION}.items():
         if manifest.get(key) != value:

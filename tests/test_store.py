@@ -53,6 +53,52 @@ def test_corruption_is_detected_and_rebuilt(index_dir, victim, damage, caplog):
     assert any("rebuild" in r.getMessage() for r in caplog.records)
 
 
+def _set_files(files):
+    def damage(path):
+        manifest = json.loads(path.read_text())
+        path.write_text(json.dumps({**manifest, "files": files}))
+    return damage
+
+
+def _passages_with_matching_hash(spans):
+    """A passages file of the wrong shape whose checksum the manifest agrees with."""
+    def damage(path):
+        path.write_text(json.dumps(spans))
+        manifest_path = path.parent / "manifest.json"
+        manifest = json.loads(manifest_path.read_text())
+        manifest["files"]["passages.json"] = store.sha256_file(path)
+        manifest_path.write_text(json.dumps(manifest))
+    return damage
+
+
+@pytest.mark.parametrize("victim,damage", [
+    ("manifest.json", _set_files(None)),
+    ("manifest.json", _set_files([])),
+    ("manifest.json", _set_files({})),
+    ("manifest.json", _set_files("abc")),
+    ("manifest.json", _set_files({"passages.json": 5, "dense.faiss": None})),
+    ("manifest.json", lambda p: p.write_text("[]")),
+    ("passages.json", _passages_with_matching_hash({"a": 1})),
+    ("passages.json", _passages_with_matching_hash([[0]])),
+    ("passages.json", _passages_with_matching_hash([["a", "b"]])),
+    ("passages.json", _passages_with_matching_hash([[5, 2]])),
+    ("passages.json", _passages_with_matching_hash([[0, 10**9]])),
+    ("passages.json", _passages_with_matching_hash([[0.5, 10]])),
+    ("passages.json", _passages_with_matching_hash([])),
+    ("passages.json", _passages_with_matching_hash(None)),
+], ids=["files-null", "files-list", "files-empty", "files-string", "digests-not-strings", "manifest-list",
+        "passages-object", "span-of-one", "span-of-strings", "span-reversed", "span-past-the-end", "span-float",
+        "no-spans", "passages-null"])
+def test_malformed_manifest_or_passages_are_rebuilt(index_dir, victim, damage, caplog):
+    build(index_dir)
+    damage(index_dir / victim)
+    with caplog.at_level(logging.INFO, logger="qa"):
+        qa = build(index_dir)
+    assert qa.passages and [TEXT[p.start:p.end] for p in qa.passages] == [p.text for p in qa.passages]
+    assert any("rebuild" in r.getMessage() for r in caplog.records)
+    assert json.loads((index_dir / "passages.json").read_text()) == [[p.start, p.end] for p in qa.passages]
+
+
 def test_failed_write_leaves_old_index(index_dir):
     build(index_dir)
     before = (index_dir / "manifest.json").read_text()
