@@ -63,6 +63,8 @@ class ArticleQA:
         self._reader = reader
         self.sha256 = hashlib.sha256(self.article.encode("utf-8")).hexdigest()
         self.index_dir = index_dir or cache_dir() / "indexes" / self.sha256[:24]
+        if index_dir is None:  # the cache's index folder is ours: clear what killed writers left there
+            store.remove_leftovers(self.index_dir.parent)
         self.passages, dense = self._load_or_build(progress)
         self.retriever = HybridRetriever(dense, BM25Index([p.text for p in self.passages], self.settings.stemming),
                                          self.settings.rrf_k)

@@ -8,6 +8,7 @@ one by rename, so a crash never leaves a half-written index in place.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -39,6 +40,7 @@ def load(directory: Path, expected: dict[str, Any], required: Collection[str] = 
     ``required`` names the files the caller reads: a manifest that lists other files, or lists
     them in another shape, means "rebuild" like a checksum mismatch.
     """
+    remove_leftovers(directory.parent, directory.name)
     manifest_path = directory / MANIFEST
     if not manifest_path.is_file():
         return None
@@ -66,21 +68,32 @@ def load(directory: Path, expected: dict[str, Any], required: Collection[str] = 
     return out
 
 
-def _remove_leftovers(directory: Path, older_than_s: float = 600.0) -> None:
-    """Temporary directories of writers that were killed (old enough not to belong to a live writer)."""
+def remove(path: Path) -> None:
+    """Delete a file, link or directory tree (``index`` may have been a file that a save replaced)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def remove_leftovers(root: Path, name: str = "*", older_than_s: float = 600.0) -> None:
+    """Delete ``.<name>.tmp-*`` and ``.<name>.old-*`` entries in ``root`` that killed writers left behind.
+
+    Only old ones: a live writer's are young. Called whenever an index is looked up, because the
+    next save of the same article, which also cleans up, may never come.
+    """
     now = time.time()
-    for stale in directory.parent.glob(f".{directory.name}.*-*"):
-        try:
-            if now - stale.stat().st_mtime > older_than_s:
-                shutil.rmtree(stale, ignore_errors=True)
-        except OSError:
-            pass
+    for pattern in (f".{name}.tmp-*", f".{name}.old-*"):
+        for stale in root.glob(pattern):
+            with contextlib.suppress(OSError):  # gone already, or not ours to delete
+                if now - stale.lstat().st_mtime > older_than_s:
+                    remove(stale)
 
 
 def save(directory: Path, manifest: dict[str, Any], writers: dict[str, Any]) -> None:
     """Write each file with ``writers[name](path)``, then the manifest, then swap the directory in."""
     directory.parent.mkdir(parents=True, exist_ok=True)
-    _remove_leftovers(directory)
+    remove_leftovers(directory.parent, directory.name)
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=directory.parent))
     tmp.chmod(0o755)
     try:
@@ -95,10 +108,12 @@ def save(directory: Path, manifest: dict[str, Any], writers: dict[str, Any]) -> 
         old = None
         if directory.exists():
             old = directory.with_name(f".{directory.name}.old-{os.getpid()}")
-            shutil.rmtree(old, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                remove(old)
             directory.rename(old)
         tmp.rename(directory)
         if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+            with contextlib.suppress(OSError):  # a stale one is removed at the next lookup
+                remove(old)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -164,6 +164,45 @@ def test_killed_writer_never_half_overwrites(index_dir, tmp_path):
     assert not list(index_dir.parent.glob(".idx.tmp-*"))
 
 
+def _leftovers(parent, name, age_s):
+    """Entries a writer killed mid-save leaves: its temporary directory and the index it was replacing."""
+    import os
+    import time
+
+    tmp = parent / f".{name}.tmp-k1ll3d"
+    tmp.mkdir(parents=True)
+    (tmp / "dense.faiss").write_bytes(b"half")
+    old = parent / f".{name}.old-4242"
+    old.write_text("an index/ that was a file")
+    for p in (tmp, old):
+        os.utime(p, (time.time() - age_s, time.time() - age_s))
+    return [tmp, old]
+
+
+def test_file_shaped_index_is_replaced_without_leftovers(index_dir):
+    index_dir.write_text("not a directory")
+    qa = build(index_dir)
+    assert qa.passages and index_dir.is_dir() and store.load(index_dir, {}) is not None
+    assert sorted(p.name for p in index_dir.parent.iterdir()) == ["idx"]
+
+
+def test_stale_leftovers_are_removed_at_start_young_ones_kept(index_dir):
+    build(index_dir)
+    stale = _leftovers(index_dir.parent, "idx", age_s=3600)
+    build(index_dir)  # the index is reused: no save, only the lookup
+    assert not any(p.exists() for p in stale)
+    young = _leftovers(index_dir.parent, "idx", age_s=0)  # a live writer's
+    build(index_dir)
+    assert all(p.exists() for p in young)
+
+
+def test_stale_leftovers_of_any_article_in_the_cache_are_removed(tmp_path, monkeypatch, embedder):
+    monkeypatch.setenv("TANYA_ARTIKEL_CACHE", str(tmp_path))  # the models are loaded already (fixture)
+    stale = _leftovers(tmp_path / "indexes", "0123456789abcdef01234567", age_s=3600)
+    qa = ArticleQA(TEXT, embedder=embedder)
+    assert qa.index_dir.parent == tmp_path / "indexes" and not any(p.exists() for p in stale)
+
+
 def test_default_article_with_other_chunking_leaves_committed_index_alone():
     from qa.settings import DEFAULT_INDEX_DIR
 
