@@ -4,22 +4,34 @@
     python app.py --port 8000
     python app.py --host 0.0.0.0 --expose   # reachable from other machines: read the README first
 
-A thin layer over the public ``qa`` API. Every browser session holds only the key of its article;
-indexed articles live in a small process-wide cache, so one user's upload never changes another's.
+A thin layer over the public ``qa`` API. Every browser session holds its own article (its key and
+its text); indexed articles live in a small, bounded process-wide cache, so one user's upload never
+changes another's, and an article evicted from the cache is indexed again from the session's text.
+Only ``/chat`` is callable through the HTTP API; the page's own events (paste, upload, reset) run
+through the queue with their concurrency limits.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
+import contextlib
+import ctypes
 import html
 import ipaddress
 import logging
 import os
+import queue
 import re
+import shutil
+import signal
+import socket
 import sys
 import tempfile
 import threading
+import time
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +39,12 @@ MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 UPLOAD_TYPES = (".txt", ".md", ".html", ".htm")
 DECLINE = "Maaf, jawabannya tidak ada di artikel."
 EMPTY_PROMPT = "Silakan ketik pertanyaan tentang artikel terlebih dahulu."
+#: A declined answer's best candidate is offered as "Mungkin: ..., kurang yakin" from this calibrated
+#: probability up. Measured on the bundled article's pairs (eval/pairs.jsonl, November 2026): the
+#: declined answerable questions had candidates at 0.03-0.34, mostly right from 0.15 up; the
+#: unanswerable ones at 0.02-0.22, only 2 of 12 at or above 0.15. A lower floor mostly adds wrong
+#: guesses, a higher one hides most of the right ones.
+TENTATIVE_FLOOR = 0.15
 EXAMPLES = [
     "Siapa yang menyerahkan penghargaan?",
     "Kapan penghargaan diserahkan?",
@@ -41,15 +59,60 @@ ARTICLE_ERRORS = {
     "pdf": "Berkas ini PDF, bukan teks. Salin isinya ke berkas .txt lalu unggah lagi.",
     "encoding": "Berkas bukan teks UTF-8. Simpan ulang sebagai UTF-8 lalu unggah lagi.",
     "no_text": "Tidak ditemukan teks utama di halaman HTML ini.",
-    "too_large": "Berkas terlalu besar.",
+    "too_large": "Artikel terlalu besar.",
+    "bad_url": "Alamat tidak valid. Gunakan tautan yang diawali http:// atau https://.",
+    "unreachable": "Halaman tidak dapat dibuka. Periksa tautannya atau coba lagi nanti.",
+    "not_html": "Tautan ini bukan halaman web (HTML).",
+    "refused": "Alamat ini menunjuk ke jaringan lokal atau privat dan tidak diizinkan.",
+    "redirects": "Terlalu banyak pengalihan dari tautan ini.",
 }
-
 UNEXPECTED = "Maaf, terjadi kesalahan tak terduga. Silakan coba lagi."
+UNREADABLE_QUESTION = "Pertanyaan tidak dapat diproses. Coba tulis ulang."
 DEFAULT_KEY = "default"
+#: The only endpoint callable through the HTTP API (``/gradio_api/call/<name>``).
+PUBLIC_API = frozenset({"chat"})
+#: Uploads that no event handled (posted to the upload route directly) are deleted after this age.
+UPLOAD_MAX_AGE_S = 600
 CSS = """
-.article-text { white-space: pre-wrap; line-height: 1.55; max-height: 560px; overflow-y: auto; }
+#intro h1 { margin-bottom: 0.2em; }
+#intro p { margin-top: 0; }
+.article-text { white-space: pre-wrap; line-height: 1.55; max-height: 560px; overflow-y: auto; position: relative; }
 mark.answer, .message mark { background: #ffe066; padding: 0 2px; border-radius: 3px; }
+mark.answer.tentative { background: #ffe9b3; outline: 1px dashed #b38600; }
+#status .error { color: #b42318; }
+#chatbot .placeholder-content { padding-top: 1.5em; }
+#status progress { width: 10em; vertical-align: middle; margin-right: 0.5em; }
+@media (max-width: 768px) {
+  #layout { flex-direction: column; }
+  #article-column { order: -1; }
+  .article-text { max-height: 30vh; }
+  #intro h1 { font-size: 1.4em; }
+}
 """
+#: Chat messages are rendered from Markdown; the chatbot's screen-reader label holds the raw
+#: message. Label each message with its rendered text instead, in Indonesian.
+HEAD = """<script>
+(() => {
+  const relabel = () => document.querySelectorAll('#chatbot [aria-label][data-testid]').forEach((el) => {
+    const role = el.getAttribute('data-testid');
+    if (role !== 'user' && role !== 'bot') return;
+    const label = (role === 'user' ? 'Pertanyaan Anda: ' : 'Jawaban: ') + el.textContent.trim();
+    if (el.getAttribute('aria-label') !== label) el.setAttribute('aria-label', label);
+  });
+  new MutationObserver(relabel).observe(document.documentElement,
+    {subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ['aria-label']});
+})();
+</script>"""
+#: After an answer: scroll the article panel (not the page) so the highlighted span is in view, and
+#: the chat to its newest message (a chat that grows to its maximum height scrolls as a whole, and
+#: gradio's own autoscroll does not follow it).
+SCROLL_TO_ANSWER = """() => { setTimeout(() => {
+  const mark = document.querySelector('#article-view mark.answer');
+  const box = mark && mark.closest('.article-text');
+  if (box) box.scrollTop = Math.max(0, mark.offsetTop - box.clientHeight / 3);
+  const chat = document.querySelector('#chatbot');
+  if (chat) chat.scrollTop = chat.scrollHeight;
+}, 100); }"""
 log = logging.getLogger("tanya-artikel")
 
 
@@ -62,189 +125,398 @@ def confidence_label(score: float) -> str:
 
 
 def escape(text: str) -> str:
-    """Untrusted text shown as text: HTML escaped, and Markdown markup neutralised."""
-    return re.sub(r"([\\`*_\[\]#~|])", r"\\\1", html.escape(text))
+    """Untrusted text shown as text in Markdown: markup neutralised first, then HTML escaped.
+
+    In that order the backslashes never land inside an entity (``&\\#x27;`` showed as text), and
+    quotes need no entity at all in element text.
+    """
+    return html.escape(re.sub(r"([\\`*_\[\]#~|])", r"\\\1", text), quote=False)
+
+
+def first_line_title(text: str) -> str | None:
+    """A plain-text article's title: its first ``#`` heading, else its first non-empty line."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    heading = next((line for line in lines if re.match(r"#{1,6}\s", line)), None)
+    line = (heading or (lines[0] if lines else "")).lstrip("#").strip()
+    if not line:
+        return None
+    return line if len(line) <= 120 else line[:120].rsplit(" ", 1)[0] + "…"
 
 
 class Articles:
-    """Indexed articles by key (the article's SHA-256); sessions store only keys."""
+    """Indexed articles by key (the article's SHA-256), least recently used evicted first.
 
-    def __init__(self, limit: int = 16) -> None:
+    Bounded in count and in passages, so the app's memory stays flat however many articles its users
+    load; a session keeps its article's text and indexes it again on demand after an eviction.
+    """
+
+    def __init__(self, limit: int = 8, max_passages: int = 20_000) -> None:
         self._items: OrderedDict[str, Any] = OrderedDict()
         self._lock = threading.Lock()
-        self.limit = limit
+        self.limit, self.max_passages = limit, max_passages
 
     def put(self, qa: Any, key: str | None = None) -> str:
         key = key or qa.sha256
         with self._lock:
             self._items[key] = qa
             self._items.move_to_end(key)
-            while len(self._items) > self.limit:
-                oldest = next(iter(self._items))
-                if oldest == DEFAULT_KEY:
-                    self._items.move_to_end(oldest)
-                    oldest = next(iter(self._items))
+            while len(self._items) > self.limit or self._passages() > self.max_passages:
+                oldest = next((k for k in self._items if k not in (DEFAULT_KEY, key)), None)
+                if oldest is None:  # only the bundled and the newest article left: both stay
+                    break
                 self._items.pop(oldest)
         return key
 
+    def _passages(self) -> int:
+        return sum(len(qa.passages) for qa in self._items.values())
+
     def get(self, key: str | None) -> Any:
+        """The indexed article, or None when it is not (or no longer) in the cache."""
         with self._lock:
             qa = self._items.get(key or DEFAULT_KEY)
-            return qa if qa is not None else self._items[DEFAULT_KEY]
+            if qa is not None:
+                self._items.move_to_end(key or DEFAULT_KEY)
+            return qa
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
-def article_html(qa: Any, span: tuple[int, int] | None = None) -> str:
+def session_article(articles: Articles, doc: dict | None) -> Any:
+    """The session's article; indexed again from the session's own text if the cache dropped it.
+
+    Never another session's article: the key is the article's hash and the text travels with it.
+    """
+    from qa import ArticleQA
+
+    doc = doc if isinstance(doc, dict) else {}
+    key = doc.get("key") or DEFAULT_KEY
+    qa = articles.get(key)
+    if qa is None and isinstance(doc.get("text"), str):
+        log.info("article %s left the cache; indexing it again for its session", str(key)[:12])
+        qa = ArticleQA.from_text(doc["text"], title=doc.get("title"))
+        articles.put(qa)
+    return qa if qa is not None else articles.get(DEFAULT_KEY)
+
+
+def release_memory() -> None:
+    """Hand freed heap pages back to the system after indexing (glibc keeps them otherwise)."""
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def article_html(qa: Any, span: tuple[int, int] | None = None, tentative: bool = False) -> str:
     text = qa.article
-    title = f"<h3>{html.escape(qa.title)}</h3>" if qa.title else ""
+    shown_title = qa.title and not text.lstrip("# \n").startswith(qa.title.rstrip("…"))
+    title = f"<h3>{html.escape(qa.title)}</h3>" if shown_title else ""
     if span and 0 <= span[0] < span[1] <= len(text):
         a, b = span
-        body = (html.escape(text[:a]) + '<mark class="answer">' + html.escape(text[a:b]) + "</mark>"
+        cls = "answer tentative" if tentative else "answer"
+        body = (html.escape(text[:a]) + f'<mark class="{cls}">' + html.escape(text[a:b]) + "</mark>"
                 + html.escape(text[b:]))
     else:
         body = html.escape(text)
     return f'<div class="article" id="article-view">{title}<div class="article-text">{body}</div></div>'
 
 
+def status_html(message: str, kind: str = "info") -> str:
+    """The status line under the chat; always text (titles are never rendered as Markdown or HTML)."""
+    if not message:
+        return ""
+    return f'<div class="{kind}" role="status">{html.escape(message)}</div>'
+
+
+def progress_html(fraction: float, desc: str) -> str:
+    pct = max(0, min(100, round(100 * fraction)))
+    return (f'<div class="progress" role="status"><progress max="100" value="{pct}"></progress>'
+            f"{html.escape(desc)} ({pct}%)</div>")
+
+
+def tentative(answer: Any) -> Any:
+    """A declined answer's best candidate when it is plausible enough to offer, else None."""
+    if answer.text is None and answer.alternatives and answer.alternatives[0].score >= TENTATIVE_FLOOR:
+        return answer.alternatives[0]
+    return None
+
+
+def highlighted_source(qa: Any, span: Any) -> str:
+    s, e = qa.sentence_at(span.start, span.end)
+    return (escape(qa.article[s:span.start]) + "<mark>" + escape(span.text) + "</mark>"
+            + escape(qa.article[span.end:e]))
+
+
 def answer_messages(qa: Any, answer: Any) -> list[dict[str, Any]]:
     """Chat messages for one answer: the answer, then its source in a collapsible section."""
     if answer.text is None:
+        guess = tentative(answer)
+        if guess is not None:
+            return [
+                {"role": "assistant", "content": f"Mungkin: **{escape(guess.text)}**, kurang yakin "
+                                                 f"({round(100 * guess.score)}%)"},
+                {"role": "assistant", "content": highlighted_source(qa, guess),
+                 "metadata": {"title": "Bagian artikel yang paling dekat"}},
+            ]
         out: list[dict[str, Any]] = [{"role": "assistant", "content": DECLINE}]
         if answer.passage is not None:
             out.append({"role": "assistant", "content": escape(answer.passage.text),
                         "metadata": {"title": "Bagian artikel yang paling dekat"}})
         return out
-    s, e = qa.sentence_at(answer.start, answer.end)
-    source = (escape(qa.article[s:answer.start]) + "<mark>" + escape(answer.text) + "</mark>"
-              + escape(qa.article[answer.end:e]))
     pct = round(100 * answer.score)
     return [
         {"role": "assistant", "content": f"**{escape(answer.text)}**\n\nKeyakinan: {confidence_label(answer.score)} "
                                          f"({pct}%)"},
-        {"role": "assistant", "content": source, "metadata": {"title": "Sumber"}},
+        {"role": "assistant", "content": highlighted_source(qa, answer), "metadata": {"title": "Sumber"}},
     ]
 
 
-def build(articles: Articles) -> Any:
+def upload_root() -> Path:
+    """Where the upload route stores files (gradio's temporary directory)."""
+    from gradio.utils import get_upload_folder
+
+    return Path(get_upload_folder()).resolve()
+
+
+def remove_upload(path: Path, root: Path) -> None:
+    """Delete an uploaded file and the folder the upload route made for it."""
+    path.unlink(missing_ok=True)
+    parent = path.parent
+    if parent != root and parent.is_relative_to(root):
+        shutil.rmtree(parent, ignore_errors=True)
+
+
+def sweep_uploads(root: Path, max_age_s: float) -> int:
+    """Delete uploads older than ``max_age_s`` that no event handled; returns how many entries went."""
+    removed, now = 0, time.time()
+    for entry in root.iterdir() if root.is_dir() else []:
+        try:
+            if now - entry.lstat().st_mtime < max_age_s:
+                continue
+            shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+            removed += 1
+        except OSError:
+            continue
+    return removed
+
+
+class OnlyPublicApi:
+    """ASGI middleware: of the HTTP API routes, only the documented endpoints (``PUBLIC_API``) answer.
+
+    The page itself talks to the queue (``/gradio_api/queue/join``), where every event keeps its
+    concurrency limit; the named routes would otherwise reach the page's private events too.
+    """
+
+    ROUTE = re.compile(r"/gradio_api/(?:call/v2|call|run|api)/([^/]+)/?$")
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope.get("type") == "http" and scope.get("method") == "POST":
+            match = self.ROUTE.search(scope.get("path", ""))
+            # run/predict (by fn_index) stays: api_open=False refuses it for every queued event
+            if match and match.group(1) not in PUBLIC_API | {"predict"}:
+                body = b'{"detail":"Not Found"}'
+                await send({"type": "http.response.start", "status": 404,
+                            "headers": [(b"content-type", b"application/json"),
+                                        (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+def build(articles: Articles, allow_private_urls: bool = False) -> Any:
     import gradio as gr
 
     from qa import ArticleError, ArticleQA, QAError
     from qa.conversation import contextual_query
+    from qa.text import read_article
 
-    def ask(key: str | None, question: str, last: dict) -> tuple[Any, Any, dict]:
-        qa = articles.get(key)
+    def ask(qa: Any, question: str, last: dict) -> tuple[Any, dict]:
         context = contextual_query(question, last.get("question"), last.get("answer"))
         answer = qa.ask(question, context=context)
-        return qa, answer, {"question": f"{context} {question}" if context else question, "answer": answer.text}
+        return answer, {"question": f"{context} {question}" if context else question, "answer": answer.text}
 
-    def respond(message: str, history: list, key: str, last: dict):
+    def respond(message: Any, history: list, doc: dict, last: dict, status: str):
         history = list(history or [])
-        message = message or ""
-        if not message.strip():
-            return "", history + [{"role": "assistant", "content": EMPTY_PROMPT}], gr.skip(), last
+        cleared = "" if 'class="error"' in (status or "") else gr.skip()  # a stale error goes on success
+        if not isinstance(message, str) or not message.strip():
+            return "", history + [{"role": "assistant", "content": EMPTY_PROMPT}], gr.skip(), last, gr.skip()
         history.append({"role": "user", "content": escape(message[:2000])})
         try:
-            qa, answer, last = ask(key, message, last or {})
+            qa = session_article(articles, doc)
+            answer, last = ask(qa, message, last or {})
         except QAError:
-            history.append({"role": "assistant", "content": "Pertanyaan tidak dapat diproses. Coba tulis ulang."})
-            return "", history, gr.skip(), last
+            history.append({"role": "assistant", "content": UNREADABLE_QUESTION})
+            return "", history, gr.skip(), last, gr.skip()
         except Exception:  # noqa: BLE001 - a bug must not end the conversation; it is logged in full
             log.exception("answering %r failed", message[:200])
-            return "", history + [{"role": "assistant", "content": UNEXPECTED}], gr.skip(), last
-        span = (answer.start, answer.end) if answer.text else None
-        return "", history + answer_messages(qa, answer), article_html(qa, span), last
+            return "", history + [{"role": "assistant", "content": UNEXPECTED}], gr.skip(), last, gr.skip()
+        shown = answer if answer.text is not None else tentative(answer)
+        span = (shown.start, shown.end) if shown is not None else None
+        view = article_html(qa, span, tentative=answer.text is None)
+        return "", history + answer_messages(qa, answer), view, last, cleared
 
     def chat(message: str, previous_question: str = "") -> str:
         """Answer a question about the bundled article; `previous_question` helps follow-ups."""
-        if not (message or "").strip():
+        if not isinstance(message, str) or not message.strip():
             return EMPTY_PROMPT
+        previous = previous_question if isinstance(previous_question, str) else ""
         try:
-            qa, answer, _ = ask(DEFAULT_KEY, message, {"question": previous_question or None})
+            qa = articles.get(DEFAULT_KEY)
+            answer, _ = ask(qa, message, {"question": previous or None})
         except QAError:
-            return "Pertanyaan tidak dapat diproses. Coba tulis ulang."
+            return UNREADABLE_QUESTION
         except Exception:  # noqa: BLE001
-            log.exception("answering %r failed", message[:200])
+            log.exception("answering %r failed", str(message)[:200])
             return UNEXPECTED
         if answer.text is None:
             return DECLINE
         return f"{answer.text}\n\nKeyakinan: {confidence_label(answer.score)} ({round(100 * answer.score)}%)"
 
-    def load_article(qa_factory, key: str, progress: gr.Progress):
-        def report(fraction: float, desc: str) -> None:
-            progress(fraction, desc=desc)
+    def failed(message: str) -> tuple:
+        return gr.skip(), status_html(f"⚠️ {message}", "error"), gr.skip(), gr.skip(), gr.skip()
 
-        try:
-            progress(0.0, desc="Membaca artikel")
-            qa = qa_factory(report)
-        except ArticleError as exc:
-            return key, f"⚠️ {ARTICLE_ERRORS.get(exc.reason, 'Artikel tidak dapat dibaca.')}", gr.skip(), gr.skip()
-        except QAError:
-            return key, "⚠️ Artikel tidak dapat dibaca.", gr.skip(), gr.skip()
-        except Exception:  # noqa: BLE001
-            log.exception("loading an article failed")
-            return key, f"⚠️ {UNEXPECTED}", gr.skip(), gr.skip()
-        new_key = articles.put(qa)
-        label = f"“{html.escape(qa.title)}”" if qa.title else "artikel baru"
-        return (new_key, f"✅ Memuat {label}: {len(qa.passages)} bagian terindeks. Silakan bertanya.",
-                article_html(qa), [])
+    def index(make: Callable[[Callable[[float, str], None]], Any]) -> Iterator[tuple]:
+        """Index in a worker thread and stream its progress (per batch of passages) to the status line."""
+        updates: queue.Queue[tuple[float, str] | None] = queue.Queue()
+        result: dict[str, Any] = {}
 
-    def upload(file: str | None, key: str, progress=gr.Progress()):
-        if not file:
-            return key, "Pilih berkas terlebih dahulu.", gr.skip(), gr.skip()
-        path = Path(file)
+        def work() -> None:
+            try:
+                result["qa"] = make(lambda fraction, desc: updates.put((fraction, desc)))
+            except Exception as exc:  # noqa: BLE001 - handed to the event below, which answers the user
+                result["error"] = exc
+            finally:
+                updates.put(None)
+
+        threading.Thread(target=work, name="index-article", daemon=True).start()
+        yield gr.skip(), progress_html(0.0, "Membaca artikel"), gr.skip(), gr.skip(), gr.skip()
+        while (update := updates.get()) is not None:
+            yield gr.skip(), progress_html(*update), gr.skip(), gr.skip(), gr.skip()
+        release_memory()
+        exc = result.get("error")
+        if isinstance(exc, ArticleError):
+            yield failed(ARTICLE_ERRORS.get(exc.reason, "Artikel tidak dapat dibaca."))
+            return
+        if isinstance(exc, QAError):
+            yield failed("Artikel tidak dapat dibaca.")
+            return
+        if exc is not None:
+            log.error("loading an article failed", exc_info=exc)
+            yield failed(UNEXPECTED)
+            return
+        qa = result["qa"]
+        articles.put(qa)
+        label = f"“{qa.title}”" if qa.title else "Artikel baru"
+        doc = {"key": qa.sha256, "text": qa.article, "title": qa.title}
+        message = f"✅ {label} siap: {len(qa.passages)} bagian terindeks. Silakan bertanya."
+        yield doc, status_html(message, "ready"), article_html(qa), [], {}
+
+    def upload(file: Any):
+        """The upload, read and deleted here (unprocessed: gradio would keep a copy for a file path)."""
+        root = upload_root()
+        raw = file.get("path") if isinstance(file, dict) else None
+        if not raw:
+            yield failed("Pilih berkas terlebih dahulu.")
+            return
+        path = Path(raw).resolve()
+        if not path.is_relative_to(root) or path == root:
+            yield failed("Berkas tidak ditemukan. Unggah lagi.")  # only our own uploads are read
+            return
         try:
-            if path.suffix.lower() not in UPLOAD_TYPES:
-                return key, "⚠️ Jenis berkas tidak didukung. Gunakan .txt, .md, atau .html.", gr.skip(), gr.skip()
+            name = str(file.get("orig_name") or path.name)
+            if Path(name).suffix.lower() not in UPLOAD_TYPES:
+                yield failed("Jenis berkas tidak didukung. Gunakan .txt, .md, atau .html.")
+                return
             if path.stat().st_size > MAX_UPLOAD_BYTES:
-                return key, "⚠️ Berkas terlalu besar (maksimal 5 MB).", gr.skip(), gr.skip()
-            return load_article(lambda cb: ArticleQA.from_file(path, progress=cb), key, progress)
+                yield failed("Berkas terlalu besar (maksimal 5 MB).")
+                return
+            try:
+                title, text = read_article(path)
+            except ArticleError as exc:
+                yield failed(ARTICLE_ERRORS.get(exc.reason, "Artikel tidak dapat dibaca."))
+                return
+        except OSError:
+            yield failed("Berkas tidak ditemukan. Unggah lagi.")
+            return
         finally:
-            path.unlink(missing_ok=True)  # the upload is indexed (or refused); keep no copy
+            remove_upload(path, root)  # read (or refused): keep no copy
+        title = title or first_line_title(text)
+        yield from index(lambda cb: ArticleQA.from_text(text, title=title, progress=cb))
 
-    def paste(text: str, title: str, key: str, progress=gr.Progress()):
-        if len((text or "").encode("utf-8")) > MAX_UPLOAD_BYTES:
-            return key, "⚠️ Teks terlalu panjang (maksimal 5 MB).", gr.skip(), gr.skip()
-        return load_article(lambda cb: ArticleQA.from_text(text or "", title=(title or "").strip() or None,
-                                                           progress=cb), key, progress)
+    def paste(text: Any, title: Any):
+        text = text if isinstance(text, str) else ""
+        if len(text.encode("utf-8", "replace")) > MAX_UPLOAD_BYTES:
+            yield failed("Teks terlalu panjang (maksimal 5 MB).")
+            return
+        name = (title if isinstance(title, str) else "").strip() or first_line_title(text)
+        yield from index(lambda cb: ArticleQA.from_text(text, title=name, progress=cb))
+
+    def from_link(url: Any):
+        url = (url if isinstance(url, str) else "").strip()
+        if not url:
+            yield failed("Tempel tautan berita terlebih dahulu.")
+            return
+        yield from index(lambda cb: ArticleQA.from_url(url, allow_private=allow_private_urls, progress=cb))
 
     def reset():
-        return DEFAULT_KEY, "Kembali ke artikel bawaan.", article_html(articles.get(DEFAULT_KEY)), [], {}
+        default = articles.get(DEFAULT_KEY)
+        return {"key": DEFAULT_KEY}, status_html("Kembali ke artikel bawaan."), article_html(default), [], {}
 
     with gr.Blocks(title="Tanya Artikel") as demo:
-        gr.Markdown("# Tanya Artikel\nTanyakan apa saja tentang artikel berita di samping. Jawaban diambil "
-                    "langsung dari teks artikel; bila artikel tidak memuat jawabannya, kami akan bilang.")
-        key = gr.State(DEFAULT_KEY)
+        gr.Markdown("# Tanya Artikel\nTanyakan apa saja tentang artikel berita ini. Jawaban diambil langsung dari "
+                    "teks artikel; bila artikel tidak memuat jawabannya, kami akan bilang.", elem_id="intro")
+        doc = gr.State({"key": DEFAULT_KEY})
         last = gr.State({})
-        with gr.Row():
-            with gr.Column(scale=3):
-                chatbot = gr.Chatbot(label="Percakapan", height=460, elem_id="chatbot", sanitize_html=True)
+        with gr.Row(elem_id="layout"):
+            with gr.Column(scale=3, elem_id="chat-column"):
+                chatbot = gr.Chatbot(label="Percakapan", elem_id="chatbot", sanitize_html=True, height=None,
+                                     min_height=160, max_height=520,
+                                     placeholder="Belum ada percakapan. Ketik pertanyaan di bawah atau pilih contoh.")
+                status = gr.HTML("", elem_id="status", container=False, padding=False)
                 question = gr.Textbox(label="Pertanyaan", elem_id="question", lines=1, max_lines=4,
                                       placeholder="Ketik pertanyaan, mis. Kapan penghargaan diserahkan?")
                 with gr.Row():
                     send = gr.Button("Kirim", variant="primary", elem_id="send")
                     clear = gr.Button("Hapus percakapan", elem_id="clear")
                 gr.Examples(EXAMPLES, inputs=question, label="Contoh pertanyaan (klik untuk memakai)")
-            with gr.Column(scale=2):
-                view = gr.HTML(article_html(articles.get(DEFAULT_KEY)), elem_id="article")
+            with gr.Column(scale=2, elem_id="article-column"):
+                view = gr.HTML(article_html(articles.get(DEFAULT_KEY)), elem_id="article", padding=False)
                 with gr.Accordion("Ganti artikel", open=False, elem_id="change-article"):
-                    file = gr.File(label="Unggah .txt, .md, atau .html (maks. 5 MB)", file_types=list(UPLOAD_TYPES),
-                                   type="filepath", elem_id="upload")
+                    # no file_types: the browser would refuse other files with an English message
+                    file = gr.UploadButton("Unggah berkas .txt, .md, atau .html (maks. 5 MB)", type="filepath",
+                                           elem_id="upload")
+                    link = gr.Textbox(label="Atau tempel tautan berita", elem_id="url",
+                                      placeholder="https://…")
+                    use_link = gr.Button("Muat dari tautan", elem_id="use-url")
                     pasted_title = gr.Textbox(label="Judul (opsional)", elem_id="paste-title")
                     pasted = gr.Textbox(label="Atau tempel teks artikel", lines=6, elem_id="paste")
                     use_paste = gr.Button("Gunakan teks ini", elem_id="use-paste")
                     reset_btn = gr.Button("Kembali ke artikel bawaan", elem_id="reset")
-                status = gr.Markdown("", elem_id="status")
 
-        gr.on([question.submit, send.click], respond, [question, chatbot, key, last], [question, chatbot, view, last],
-              api_visibility="private", concurrency_limit=2, concurrency_id="qa")
-        clear.click(lambda: ([], {}), outputs=[chatbot, last], api_visibility="private")
-        file.upload(upload, [file, key], [key, status, view, chatbot], api_visibility="private",
-                    concurrency_limit=1, concurrency_id="index")
-        use_paste.click(paste, [pasted, pasted_title, key], [key, status, view, chatbot], api_visibility="private",
-                        concurrency_limit=1, concurrency_id="index")
-        reset_btn.click(reset, outputs=[key, status, view, chatbot, last], api_visibility="private")
+        loaded = [doc, status, view, chatbot, last]
+        private: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
+        indexing = {**private, "concurrency_limit": 1, "concurrency_id": "index"}
+        gr.on([question.submit, send.click], respond, [question, chatbot, doc, last, status],
+              [question, chatbot, view, last, status], concurrency_limit=2, concurrency_id="qa",
+              **private).then(None, js=SCROLL_TO_ANSWER, **private)
+        clear.click(lambda: ([], {}), outputs=[chatbot, last], **private)
+        # unprocessed, so gradio neither checks the type in English nor leaves a copy of the file behind
+        file.upload(upload, [file], loaded, preprocess=False, **indexing)
+        gr.on([link.submit, use_link.click], from_link, [link], loaded, **indexing)
+        use_paste.click(paste, [pasted, pasted_title], loaded, **indexing)
+        reset_btn.click(reset, outputs=loaded, **private)
         gr.api(chat, api_name="chat", concurrency_limit=2, concurrency_id="qa")
-    demo.queue(max_size=64, default_concurrency_limit=2)
+    # api_open=False: the REST routes never skip the queue (and its concurrency limits)
+    demo.queue(max_size=64, default_concurrency_limit=2, api_open=False)
     return demo
+
+
+def launch(demo: Any, host: str, port: int, **kwargs: Any) -> None:
+    from starlette.middleware import Middleware
+
+    demo.launch(server_name=host, server_port=port, max_file_size=MAX_UPLOAD_BYTES, show_error=False, css=CSS,
+                head=HEAD, app_kwargs={"middleware": [Middleware(OnlyPublicApi)]}, **kwargs)
 
 
 def is_loopback(host: str) -> bool:
@@ -256,6 +528,34 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def port_taken(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be served (checked before the models load), or None when it is free."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # like the server: TIME_WAIT is no obstacle
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
+
+
+def private_upload_dir() -> Path | None:
+    """Uploads land in a private directory of ours, removed when the app stops (None: the user chose one)."""
+    if os.environ.get("GRADIO_TEMP_DIR"):
+        return None
+    path = Path(tempfile.mkdtemp(prefix="tanya-artikel-uploads-"))
+    os.environ["GRADIO_TEMP_DIR"] = str(path)
+    atexit.register(shutil.rmtree, path, True)
+    return path
+
+
+def sweep_forever(interval_s: float = 60.0) -> None:
+    while True:
+        time.sleep(interval_s)
+        sweep_uploads(upload_root(), UPLOAD_MAX_AGE_S)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Tanya Artikel: chat about a news article (Gradio).")
     ap.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
@@ -265,16 +565,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--expose", action="store_true",
                     help="allow a non-loopback --host: anyone who can reach it can use the app")
     ap.add_argument("--article", help="start with this article (.txt, .md, .html) instead of the bundled one")
+    ap.add_argument("--allow-private-urls", action="store_true",
+                    help="let the link field fetch private, loopback and link-local addresses (intranets, tests)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for name in ("tanya-artikel", "qa"):  # our own progress and rebuild messages, not every HTTP request
         logging.getLogger(name).setLevel(logging.INFO)
+    import bm25s  # noqa: F401 - it sets DEBUG on its own logger when imported: imported here, then quietened
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
     if not is_loopback(args.host) and not args.expose:
         print(f"error: --host {args.host} would expose the app beyond this machine; add --expose if you mean it",
               file=sys.stderr)
         return 2
-    # Uploads land in a private directory of ours, not a shared /tmp folder.
-    os.environ.setdefault("GRADIO_TEMP_DIR", tempfile.mkdtemp(prefix="tanya-artikel-uploads-"))
+    taken = port_taken(args.host, args.port)
+    if taken:
+        print(f"error: cannot serve on {args.host}:{args.port} ({taken}); choose another --port", file=sys.stderr)
+        return 2
+    private_upload_dir()
+    # a plain `kill` stops the server like Ctrl+C does, so the upload directory is removed
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     from qa import ArticleQA, QAError
 
     try:
@@ -285,9 +595,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     articles = Articles()
     articles.put(qa, DEFAULT_KEY)
-    demo = build(articles)
-    demo.launch(server_name=args.host, server_port=args.port, max_file_size=MAX_UPLOAD_BYTES, show_error=False,
-                css=CSS)
+    demo = build(articles, allow_private_urls=args.allow_private_urls)
+    threading.Thread(target=sweep_forever, name="sweep-uploads", daemon=True).start()
+    try:
+        launch(demo, args.host, args.port)
+    except OSError as exc:
+        print(f"error: cannot serve on {args.host}:{args.port} ({exc}); choose another --port", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
     return 0
 
 

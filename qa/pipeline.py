@@ -134,6 +134,7 @@ class ArticleQA:
 
     def _load_or_build(self, progress: Progress | None) -> tuple[list[Passage], DenseIndex]:
         import faiss
+        import numpy as np
 
         files = store.load(self.index_dir, self._manifest(), required=INDEX_FILES)
         if files is not None:
@@ -145,9 +146,15 @@ class ArticleQA:
         if not spans:
             raise ArticleError("the article has no text to index", "empty")
         passages = [Passage(self.article[a:b], a, b, 0.0, i) for i, (a, b) in enumerate(spans)]
-        if progress:
-            progress(0.0, f"Mengindeks {len(passages)} bagian artikel")
-        vectors = self.embedder.encode_passages([p.text for p in passages], progress=len(passages) > 64)
+        texts = [p.text for p in passages]
+        if progress is None:
+            vectors = self.embedder.encode_passages(texts, progress=len(texts) > 64)
+        else:  # embedded a few batches at a time, so a caller's progress display moves with the real work
+            step, parts = 2 * self.embedder.batch_size, []
+            for i in range(0, len(texts), step):
+                progress(i / len(texts), f"Mengindeks bagian artikel: {i}/{len(texts)}")
+                parts.append(self.embedder.encode_passages(texts[i : i + step]))
+            vectors = np.concatenate(parts)
         dense = DenseIndex.build(vectors)
         if progress:
             progress(1.0, "Indeks selesai")

@@ -1,15 +1,20 @@
-"""The chat app, launched for real: gradio_client against its /chat API, and Debian chromium via Playwright."""
+"""The chat app, launched for real: gradio_client against its /chat API, raw HTTP against the routes
+it must refuse, and Debian chromium via Playwright (desktop and phone, with screenshots)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
+import uuid
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -17,6 +22,9 @@ import pytest
 from qa.metrics import normalize_answer
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+import app  # noqa: E402 - the app module, from the checkout
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-quic"]
@@ -28,11 +36,27 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclass
+class Server:
+    url: str
+    proc: subprocess.Popen
+    log: Path
+    tmp: Path  # the app's TMPDIR: its upload directory is made inside
+
+    def upload_dirs(self) -> list[Path]:
+        return sorted(self.tmp.glob("tanya-artikel-uploads-*"))
+
+    def uploaded_files(self) -> list[Path]:
+        return [f for d in self.upload_dirs() for f in d.rglob("*") if f.is_file()]
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     port = free_port()
+    tmp = tmp_path_factory.mktemp("app-tmp")
     log = tmp_path_factory.mktemp("app") / "app.log"
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "TMPDIR": str(tmp)}
+    env.pop("GRADIO_TEMP_DIR", None)
     with log.open("w") as out:
         proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env, stdout=out,
                                 stderr=subprocess.STDOUT)
@@ -49,7 +73,7 @@ def server(tmp_path_factory):
     else:
         proc.kill()
         pytest.fail("app did not start within 300 s")
-    yield url
+    yield Server(url, proc, log, tmp)
     proc.terminate()
     try:
         proc.wait(timeout=20)
@@ -59,6 +83,15 @@ def server(tmp_path_factory):
 
 def contains(reply: str, answers: list[str]) -> bool:
     return any(normalize_answer(a) in normalize_answer(reply) for a in answers)
+
+
+def post(url: str, body: dict) -> tuple[int, str]:
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"content-type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
 
 
 ANSWERED = [
@@ -71,7 +104,7 @@ ANSWERED = [
 def test_gradio_client_chat(server):
     from gradio_client import Client
 
-    client = Client(server, verbose=False)
+    client = Client(server.url, verbose=False)
     for question, gold in ANSWERED:
         reply = client.predict(question, api_name="/chat")
         assert contains(reply, gold), (question, reply)
@@ -82,10 +115,124 @@ def test_gradio_client_chat(server):
     assert "8/1/2025" in follow
 
 
+@pytest.mark.parametrize("question", [5, [1, 2], {"q": "Siapa?"}, None])
+def test_chat_api_with_a_question_that_is_not_text(server, question):
+    from gradio_client import Client
+
+    assert Client(server.url, verbose=False).predict(question, api_name="/chat") == app.EMPTY_PROMPT
+
+
+def test_only_the_documented_endpoint_is_callable_over_http(server):
+    """The page's own events (paste, upload, reset, ...) answer neither by name nor by fn_index."""
+    config = json.loads(urllib.request.urlopen(server.url + "config", timeout=10).read())
+    private = {d["api_name"]: d["id"] for d in config["dependencies"]
+               if d.get("api_visibility") == "private" and d.get("backend_fn")}
+    assert {"paste", "upload", "reset", "respond"} <= set(private)
+    api = server.url + "gradio_api/"
+    for name, fn_index in private.items():
+        data = ["Teks pengganti. Kepala desa bernama Budi.", ""]
+        for route in ("run/predict", "api/predict"):
+            status, body = post(api + route, {"fn_index": fn_index, "data": data})
+            assert status == 404, (route, name, status, body)
+        for route in (f"run/{name}", f"call/{name}", f"call/v2/{name}"):
+            status, body = post(api + route, {"data": data})
+            assert status == 404, (route, status, body)
+    assert post(api + "run/chat", {"data": ["Siapa Penjabat Gubernur Banten?", ""]})[0] == 404  # queue only
+    status, body = post(api + "call/chat", {"data": ["Siapa Penjabat Gubernur Banten?", ""]})
+    assert status == 200 and "event_id" in body
+    from gradio_client import Client
+
+    assert contains(Client(server.url, verbose=False).predict("Siapa Penjabat Gubernur Banten?", api_name="/chat"),
+                    ["A Damenta"])
+
+
+def test_every_indexing_event_is_queued_with_its_limit(default_qa):
+    articles = app.Articles()
+    articles.put(default_qa, app.DEFAULT_KEY)
+    demo = app.build(articles)
+    indexing = [fn for fn in demo.fns.values() if fn.name in ("upload", "paste", "from_link")]
+    assert len(indexing) == 3
+    for fn in indexing:
+        assert fn.queue and fn.concurrency_limit == 1 and fn.concurrency_id == "index", fn.name
+    assert demo.api_open is False  # no route skips the queue
+
+
 def test_refuses_public_host_without_flag():
     proc = subprocess.run([sys.executable, "app.py", "--host", "0.0.0.0"], cwd=ROOT, capture_output=True, text=True,
                           timeout=60)
     assert proc.returncode == 2 and "--expose" in proc.stderr
+
+
+def test_port_in_use_is_one_error_line():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = subprocess.run([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, capture_output=True,
+                              text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and str(port) in lines[0], proc.stderr[-2000:]
+
+
+def test_escape_keeps_apostrophes_and_neutralises_markup():
+    assert app.escape("Jum'at") == "Jum'at"
+    assert app.escape("**a** <b>&") == r"\*\*a\*\* &lt;b&gt;&amp;"
+
+
+def test_first_line_or_heading_is_the_title():
+    assert app.first_line_title("\n  Banjir di Kota Metro  \nIsi berita.") == "Banjir di Kota Metro"
+    assert app.first_line_title("Catatan redaksi\n\n## Banjir di Metro\nIsi.") == "Banjir di Metro"
+    assert app.first_line_title("   \n") is None
+    long = app.first_line_title("kata " * 100)
+    assert long is not None and len(long) <= 121 and long.endswith("…")
+
+
+def test_tentative_answer_only_above_the_floor(default_qa):
+    from qa.types import Answer
+
+    p = default_qa.passages[0]
+    start = default_qa.article.index("A Damenta")
+    guess = Answer("A Damenta", app.TENTATIVE_FLOOR + 0.05, start, start + 9, p)
+    messages = app.answer_messages(default_qa, Answer(None, 0.8, passage=p, alternatives=[guess]))
+    assert messages[0]["content"].startswith("Mungkin: **A Damenta**, kurang yakin")
+    assert "<mark>A Damenta</mark>" in messages[1]["content"]
+    weak = Answer("A Damenta", app.TENTATIVE_FLOOR - 0.05, start, start + 9, p)
+    messages = app.answer_messages(default_qa, Answer(None, 0.9, passage=p, alternatives=[weak]))
+    assert messages[0]["content"] == app.DECLINE
+
+
+def test_article_cache_is_bounded_and_a_session_keeps_its_article(default_qa):
+    """An evicted article is indexed again from its session's text: never answered from another one."""
+    from qa import ArticleQA
+
+    articles = app.Articles(limit=2)
+    articles.put(default_qa, app.DEFAULT_KEY)
+    mine = ArticleQA.from_text("Kepala Desa Sukamaju bernama Joko Santoso. Rapat digelar pada Senin.")
+    doc = {"key": articles.put(mine), "text": mine.article, "title": None}
+    for other in ("Kepala Desa Sukajaya bernama Budi Hartono.", "Kepala Desa Sukamulya bernama Ani Lestari."):
+        articles.put(ArticleQA.from_text(other))
+    assert len(articles) == 2 and articles.get(doc["key"]) is None
+    again = app.session_article(articles, doc)
+    assert again.article == mine.article and again.sha256 == doc["key"]
+    assert "Joko Santoso" in again.ask("Siapa kepala desa Sukamaju?", k=1).passage.text
+
+    small = app.Articles(limit=10, max_passages=len(default_qa.passages) + 2)
+    small.put(default_qa, app.DEFAULT_KEY)
+    for text in ("Satu dua tiga. Empat lima.", "Enam tujuh delapan.", "Sembilan sepuluh."):
+        small.put(ArticleQA.from_text(text))
+    assert sum(len(small.get(k).passages) for k in list(small._items)) <= small.max_passages
+    assert small.get(app.DEFAULT_KEY) is default_qa
+
+
+def test_orphan_uploads_are_swept(tmp_path):
+    """Files posted to the upload route without the upload event do not stay."""
+    (tmp_path / "abc").mkdir()
+    (tmp_path / "abc" / "x.pdf").write_bytes(b"%PDF")
+    (tmp_path / "loose.txt").write_text("x")
+    assert app.sweep_uploads(tmp_path, max_age_s=3600) == 0
+    assert app.sweep_uploads(tmp_path, max_age_s=0) == 2
+    assert list(tmp_path.iterdir()) == []
 
 
 HTML_ARTICLE = """<!doctype html><html><head><title>Festival Durian Lampung</title></head><body>
@@ -98,6 +245,17 @@ pengunjung datang ke festival tersebut.</p>
 
 XSS_ARTICLE = ("Warga Desa Sukamaju menggelar rapat pada Senin. Kepala desa bernama Joko Santoso memimpin rapat itu. "
                "Catatan rapat berisi <script>alert(1)</script> dan <img src=x onerror=alert(1)> sebagai contoh.")
+MARKDOWN_TITLE = "![t](http://127.0.0.1:9/x.png) **tebal**"
+VILLAGES = ["Sukamaju", "Sukajaya", "Sukamulya", "Mekarsari", "Sindangsari", "Cibodas", "Karanganyar"]
+
+
+def long_article(token: str, passages: int = 150) -> str:
+    """About ``passages`` passages of distinct text (new each run, so it is really indexed)."""
+    sentences = [f"# Laporan Desa {token}", ""]
+    for i in range((passages * 400) // 95):
+        v = VILLAGES[i % len(VILLAGES)]
+        sentences.append(f"Pada hari Jum'at ke-{i}, warga Desa {v} membangun {i + 3} rumah baru di dusun nomor {i}.")
+    return " ".join(sentences)
 
 
 def test_browser(server, tmp_path, output_dir):
@@ -108,13 +266,19 @@ def test_browser(server, tmp_path, output_dir):
     from playwright.sync_api import expect, sync_playwright
 
     dialogs: list[str] = []
+    image_requests: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
                                     ignore_default_args=["--headless=new"], headless=True)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-        page.goto(server, wait_until="domcontentloaded", timeout=60_000)
+        page.on("request", lambda r: image_requests.append(r.url) if "127.0.0.1:9" in r.url else None)
+        page.goto(server.url, wait_until="domcontentloaded", timeout=60_000)
         expect(page.locator("#article-view")).to_contain_text("Provinsi Banten", timeout=30_000)
+        chat = page.locator("#chatbot")
+        # the empty chat leaves room for the rest of the first screen
+        assert chat.bounding_box()["height"] < 0.5 * 1000
+        page.screenshot(path=str(output_dir / "start.png"))
 
         def ask(question: str) -> None:
             box = page.locator("#question textarea")
@@ -123,8 +287,16 @@ def test_browser(server, tmp_path, output_dir):
             expect(box).to_have_value("", timeout=60_000)
             page.wait_for_timeout(500)
 
+        def answer_in_view() -> bool:
+            return page.evaluate("""() => {
+                const m = document.querySelector('#article-view mark.answer');
+                const box = m && m.closest('.article-text');
+                if (!box) return false;
+                const a = m.getBoundingClientRect(), b = box.getBoundingClientRect();
+                return a.top >= b.top && a.bottom <= b.bottom;
+            }""")
+
         ask("Kapan penghargaan diserahkan?")
-        chat = page.locator("#chatbot")
         expect(chat).to_contain_text("8/1/2025", timeout=60_000)
         expect(chat).to_contain_text("Keyakinan")
         expect(page.locator("#article-view mark.answer")).to_contain_text("8/1/2025")
@@ -132,24 +304,85 @@ def test_browser(server, tmp_path, output_dir):
         expect(chat.locator("mark").last).to_contain_text("8/1/2025")
         page.screenshot(path=str(output_dir / "answer.png"), full_page=True)
 
+        # an answer near the end of the article: the article panel scrolls to it
+        ask("Daerah mana yang meraih penghargaan Unit Kerja berbasis HAM?")
+        expect(page.locator("#article-view mark.answer")).to_contain_text("Pandeglang", timeout=60_000)
+        page.wait_for_timeout(500)
+        assert answer_in_view(), "the highlighted answer is scrolled out of the article panel"
+
+        # a declined answer with a plausible candidate (between the floor, 0.15, and the reader's
+        # threshold for this question) is offered tentatively and highlighted
+        ask("Berapa kategori penghargaan yang ada?")
+        expect(chat).to_contain_text("Mungkin: dua, kurang yakin", timeout=60_000)
+        expect(page.locator("#article-view mark.answer.tentative")).to_have_text("dua")
+        page.wait_for_timeout(500)
+        assert answer_in_view()
+        # nothing plausible: the plain decline
         ask("Berapa jumlah penduduk Provinsi Banten?")
         expect(chat).to_contain_text("Maaf, jawabannya tidak ada di artikel.", timeout=60_000)
+        # apostrophes in a question are shown as typed (never as an entity)
+        ask("Apa yang terjadi pada hari Jum'at?")
+        expect(chat).to_contain_text("hari Jum'at?", timeout=60_000)
+        assert "&#x27;" not in chat.inner_text() and "&amp;" not in chat.inner_text()
+        # screen readers get the rendered text of each message, in Indonesian, without markup
+        labels = [el.get_attribute("aria-label") or "" for el in chat.locator("[data-testid=bot], [data-testid=user]")
+                  .all()]
+        assert labels and all(x.startswith(("Jawaban: ", "Pertanyaan Anda: ")) for x in labels), labels
+        assert not any(m in x for x in labels for m in ("**", "<mark>", "&#", "message:")), labels
+        # the chat follows the conversation: the newest answer is in view
+        last_box, chat_box = chat.locator("[data-testid=bot]").last.bounding_box(), chat.bounding_box()
+        assert chat_box["y"] <= last_box["y"] < chat_box["y"] + chat_box["height"], (last_box, chat_box)
+        page.screenshot(path=str(output_dir / "tentative.png"))
 
-        # upload an HTML article and ask about it
+        # a refused upload: Indonesian message, no file left behind
         page.locator("#change-article").get_by_text("Ganti artikel").click()
+        pdf = tmp_path / "laporan.pdf"
+        pdf.write_bytes(b"%PDF-1.4 bukan teks")
+        page.locator("#change-article input[type=file]").set_input_files(str(pdf))
+        expect(page.locator("#status")).to_contain_text("Jenis berkas tidak didukung", timeout=60_000)
+        assert "Invalid file" not in page.content()
+
+        # a long .txt upload: progress moves per batch, sits under the chat, ends with "siap"
+        page.evaluate("""() => { window.seen = []; new MutationObserver(() =>
+            window.seen.push(document.querySelector('#status').innerText)).observe(
+            document.querySelector('#status'), {subtree: true, childList: true, characterData: true}); }""")
+        token = uuid.uuid4().hex[:8]
+        txt = tmp_path / "laporan.txt"
+        txt.write_text(long_article(token), encoding="utf-8")
+        page.locator("#change-article input[type=file]").set_input_files(str(txt))
+        expect(page.locator("#status progress")).to_be_visible(timeout=60_000)
+        assert "processing" not in page.locator("body").inner_text().lower()
+        page.screenshot(path=str(output_dir / "progress.png"))
+        expect(page.locator("#status")).to_contain_text("siap", timeout=300_000)
+        expect(page.locator("#status")).to_contain_text(f"Laporan Desa {token}")  # the heading is the title
+        expect(page.locator("#status")).not_to_contain_text("⚠️")  # the earlier error line is gone
+        seen = page.evaluate("window.seen")
+        moving = {s for s in seen if "%" in s and "(0%)" not in s}
+        assert len(moving) >= 2, f"progress did not move with the work: {seen}"
+        status_box, chat_box = page.locator("#status").bounding_box(), chat.bounding_box()
+        assert 0 <= status_box["y"] - (chat_box["y"] + chat_box["height"]) < 80, (status_box, chat_box)
+        ask("Berapa rumah baru yang dibangun warga Desa Cibodas pada hari Jum'at ke-5?")
+        expect(chat).to_contain_text("Jum'at ke-", timeout=60_000)  # the answer's passage, rendered
+        expect(page.locator("#article-view")).to_contain_text("Jum'at ke-5,")
+        assert "&#x27;" not in chat.inner_text() + page.locator("#article-view").inner_text()
+
+        # an HTML article: main text only
         upload = tmp_path / "festival.html"
         upload.write_text(HTML_ARTICLE, encoding="utf-8")
-        page.locator("#upload input[type=file]").set_input_files(str(upload))
-        expect(page.locator("#status")).to_contain_text("Memuat", timeout=120_000)
-        expect(page.locator("#article-view")).to_contain_text("Festival Durian Lampung")
+        page.locator("#change-article input[type=file]").set_input_files(str(upload))
+        expect(page.locator("#status")).to_contain_text("Festival Durian Lampung", timeout=120_000)
         expect(page.locator("#article-view")).not_to_contain_text("Hak cipta")
         ask("Di kota mana festival durian digelar?")
         expect(chat).to_contain_text("Metro", timeout=60_000)
+        assert server.uploaded_files() == [], "uploads stay on disk"
 
-        # an article with script-looking text renders inert
+        # an article with script-looking text renders inert; a Markdown title stays text
+        page.locator("#paste-title textarea").fill(MARKDOWN_TITLE)
         page.locator("#paste textarea").fill(XSS_ARTICLE)
         page.locator("#use-paste").click()
-        expect(page.locator("#status")).to_contain_text("Memuat", timeout=120_000)
+        expect(page.locator("#status")).to_contain_text("siap", timeout=120_000)
+        expect(page.locator("#status")).to_contain_text(MARKDOWN_TITLE)
+        assert page.locator("#status img, #status strong").count() == 0
         view = page.locator("#article-view")
         expect(view).to_contain_text("<script>alert(1)</script>")
         expect(view).to_contain_text("<img src=x onerror=alert(1)>")
@@ -161,15 +394,37 @@ def test_browser(server, tmp_path, output_dir):
 
         page.locator("#reset").click()
         expect(page.locator("#article-view")).to_contain_text("Provinsi Banten", timeout=30_000)
+
+        # a phone: the article is on the first screen, above a chat that does not fill it
+        phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+        phone.goto(server.url, wait_until="domcontentloaded", timeout=60_000)
+        expect(phone.locator("#article-view")).to_contain_text("Provinsi Banten", timeout=30_000)
+        article_box = phone.locator("#article-view").bounding_box()
+        phone_chat = phone.locator("#chatbot").bounding_box()
+        assert article_box["y"] < 844 / 2 and article_box["y"] < phone_chat["y"], (article_box, phone_chat)
+        assert phone_chat["height"] < 844 / 2
+        phone.screenshot(path=str(output_dir / "phone-start.png"))
+        phone.locator("#question textarea").fill("Daerah mana yang meraih penghargaan Unit Kerja berbasis HAM?")
+        phone.locator("#send").click()
+        expect(phone.locator("#article-view mark.answer")).to_contain_text("Pandeglang", timeout=60_000)
+        phone.wait_for_timeout(500)
+        assert phone.evaluate("""() => {
+            const m = document.querySelector('#article-view mark.answer'), box = m.closest('.article-text');
+            const a = m.getBoundingClientRect(), b = box.getBoundingClientRect();
+            return box.scrollTop > 0 && a.top >= b.top && a.bottom <= b.bottom; }""")
+        phone.screenshot(path=str(output_dir / "phone-answer.png"), full_page=True)
         browser.close()
     assert dialogs == [], f"script ran in the page: {dialogs}"
+    assert image_requests == [], f"a title fetched an image: {image_requests}"
+    console = server.log.read_text()
+    assert " DEBUG " not in console and "it/s]" not in console and "embed:" not in console, console[-2000:]
 
 
 def test_bad_questions_through_the_app(server):
     from gradio_client import Client
     from test_bad_input import QUESTIONS
 
-    client = Client(server, verbose=False)
+    client = Client(server.url, verbose=False)
     for name, question in QUESTIONS.items():
         reply = client.predict(question, api_name="/chat")
         assert isinstance(reply, str) and reply.strip(), name
@@ -180,9 +435,6 @@ def test_bad_questions_through_the_app(server):
 def test_unexpected_failure_is_answered_in_indonesian_and_serving_continues(default_qa):
     """A bug below the app (here: the article store failing once) gives a polite message, not "Error"."""
     from gradio_client import Client
-
-    sys.path.insert(0, str(ROOT))
-    import app
 
     class Flaky(app.Articles):
         failures = 0
@@ -196,7 +448,7 @@ def test_unexpected_failure_is_answered_in_indonesian_and_serving_continues(defa
     articles = Flaky()
     articles.put(default_qa, app.DEFAULT_KEY)
     demo = app.build(articles)
-    demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
+    app.launch(demo, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
     try:
         client = Client(demo.local_url, verbose=False)
         articles.failures = 1
@@ -204,3 +456,12 @@ def test_unexpected_failure_is_answered_in_indonesian_and_serving_continues(defa
         assert "8/1/2025" in client.predict("Kapan penghargaan diserahkan?", api_name="/chat")
     finally:
         demo.close()
+
+
+def test_stopping_the_app_removes_its_upload_directory(server):
+    """Last in this module: it stops the shared server (as `kill` would) and looks for leftovers."""
+    dirs = server.upload_dirs()
+    assert len(dirs) == 1, dirs
+    server.proc.terminate()
+    server.proc.wait(timeout=30)
+    assert not dirs[0].exists(), "the upload directory stayed after the app stopped"
