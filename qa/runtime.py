@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from . import integrity
+from .integrity import CheckedMatrix
 from .settings import in_cache
 
 GRAPH = "model.onnx"
@@ -35,13 +37,16 @@ META = "runtime.json"
 EXPORT_VERSION = "2"
 #: Other exports of the same kind unused this long are deleted (see :func:`prune_stale`).
 STALE_DAYS = 14
+#: A temporary export folder this old belongs to an export that was killed (an export takes a minute or two).
+STALE_EXPORT_S = 3600.0
 log = logging.getLogger(__name__)
 
 
 class Encoder:
     """One ONNX Runtime session; ``__call__(input_ids, attention_mask)`` returns the graph's outputs."""
 
-    def __init__(self, folder: Path, word_embeddings: np.ndarray | None = None, threads: int | None = None) -> None:
+    def __init__(self, folder: Path, word_embeddings: np.ndarray | CheckedMatrix | None = None,
+                 threads: int | None = None) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -53,7 +58,7 @@ class Encoder:
         self.folder = folder
         self.meta: dict[str, Any] = json.loads((folder / META).read_text())
         self.session = ort.InferenceSession(str(folder / GRAPH), options, providers=["CPUExecutionProvider"])
-        self.word_embeddings = word_embeddings if word_embeddings is not None else np.load(
+        self.word_embeddings: np.ndarray | CheckedMatrix = word_embeddings if word_embeddings is not None else np.load(
             folder / EMBEDDINGS, mmap_mode="r")
 
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> list[np.ndarray]:
@@ -62,16 +67,36 @@ class Encoder:
         return self.session.run(None, {"inputs_embeds": embeds, "attention_mask": mask})
 
 
-def load_encoder(key: str, build: Callable[[Path], None], word_embeddings: np.ndarray | None = None,
+def load_encoder(key: str, build: Callable[[Path], None], word_embeddings: np.ndarray | CheckedMatrix | None = None,
                  threads: int | None = None) -> Encoder:
-    """The cached export ``key`` in an ONNX Runtime session; a damaged export is made again, once."""
+    """The cached export ``key`` in an ONNX Runtime session; a damaged export is made again, once.
+
+    Damaged means: it differs from the integrity record written with it (its own word-embedding
+    matrix is checked as rows are used, see :class:`qa.integrity.CheckedMatrix`), or it fails to load.
+    """
     folder = exported(key, build)
     try:
-        return Encoder(folder, word_embeddings, threads)
-    except Exception as exc:  # noqa: BLE001 - truncated graph, bad JSON, missing matrix: the cache is disposable
+        return _open_export(folder, key, build, word_embeddings, threads)
+    except Exception as exc:  # noqa: BLE001 - truncated graph, bad JSON, changed bytes: the cache is disposable
         log.warning("exported model %s is damaged (%s: %s); exporting it again", folder, type(exc).__name__, exc)
-        shutil.rmtree(folder, ignore_errors=True)
-        return Encoder(exported(key, build), word_embeddings, threads)
+        return _open_export(_export_again(folder, key, build), key, build, word_embeddings, threads)
+
+
+def _export_again(folder: Path, key: str, build: Callable[[Path], None]) -> Path:
+    shutil.rmtree(folder, ignore_errors=True)
+    return exported(key, build)
+
+
+def _open_export(folder: Path, key: str, build: Callable[[Path], None],
+                 word_embeddings: np.ndarray | CheckedMatrix | None, threads: int | None) -> Encoder:
+    record = integrity.verify(folder, lazy={EMBEDDINGS})
+    if word_embeddings is None:
+        def remake() -> tuple[Path, list[str]]:
+            again = _export_again(folder, key, build)
+            return again / EMBEDDINGS, integrity.verify(again, lazy={EMBEDDINGS})["files"][EMBEDDINGS]["blocks"]
+
+        word_embeddings = CheckedMatrix(folder / EMBEDDINGS, record["files"][EMBEDDINGS]["blocks"], remake)
+    return Encoder(folder, word_embeddings, threads)
 
 
 def folder_key(kind: str, source: str) -> str:
@@ -84,22 +109,34 @@ def exported(key: str, build: Callable[[Path], None]) -> Path:
     return in_cache(lambda root: _exported_in(root / "onnx", key, build), "exported models")
 
 
+def _complete(folder: Path) -> bool:
+    """Written to the end: the metadata and the integrity record are the last files an export writes."""
+    return (folder / META).is_file() and (folder / integrity.RECORD).is_file()
+
+
 def _exported_in(root: Path, key: str, build: Callable[[Path], None]) -> Path:
     target = root / key
-    if (target / META).is_file():
+    if _complete(target):
         with contextlib.suppress(OSError):  # a read-only cache still serves its exports
             os.utime(target / META)  # last use, for prune_stale
     else:
         root.mkdir(parents=True, exist_ok=True)
+        integrity.remove_stale(root, [".export-*"], STALE_EXPORT_S)
+        if target.exists():
+            log.warning("exported model %s is incomplete (a file was deleted, or it predates integrity records); "
+                        "exporting it again", target)
         print(f"tanya-artikel: exporting {key} for ONNX Runtime into {target} (one time)...", file=sys.stderr,
               flush=True)
         tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=root))
         try:
             build(tmp)
+            integrity.write_record(tmp)
+            if target.exists() and not _complete(target):  # the incomplete one: a rename cannot replace it
+                shutil.rmtree(target)
             try:
                 tmp.rename(target)
             except OSError:  # another process finished first: theirs is as good as ours
-                if not (target / META).is_file():
+                if not _complete(target):
                     raise
         finally:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -15,10 +15,11 @@ import logging
 import os
 import shutil
 import tempfile
-import time
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
+
+from .integrity import remove, remove_stale
 
 log = logging.getLogger(__name__)
 
@@ -68,26 +69,13 @@ def load(directory: Path, expected: dict[str, Any], required: Collection[str] = 
     return out
 
 
-def remove(path: Path) -> None:
-    """Delete a file, link or directory tree (``index`` may have been a file that a save replaced)."""
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    else:
-        path.unlink(missing_ok=True)
-
-
 def remove_leftovers(root: Path, name: str = "*", older_than_s: float = 600.0) -> None:
     """Delete ``.<name>.tmp-*`` and ``.<name>.old-*`` entries in ``root`` that killed writers left behind.
 
     Only old ones: a live writer's are young. Called whenever an index is looked up, because the
     next save of the same article, which also cleans up, may never come.
     """
-    now = time.time()
-    for pattern in (f".{name}.tmp-*", f".{name}.old-*"):
-        for stale in root.glob(pattern):
-            with contextlib.suppress(OSError):  # gone already, or not ours to delete
-                if now - stale.lstat().st_mtime > older_than_s:
-                    remove(stale)
+    remove_stale(root, [f".{name}.tmp-*", f".{name}.old-*"], older_than_s)
 
 
 def save(directory: Path, manifest: dict[str, Any], writers: dict[str, Any]) -> None:

@@ -109,3 +109,31 @@ def test_long_passages_are_cut_at_the_model_maximum(embedder):
     assert len(ids) == embedder.max_tokens == 512 and ids[0] == 0 and ids[-1] == 2
     one, many = embedder.encode_passages(["kata " * 2000]), embedder.encode_passages(["kata " * 2000, "pendek"])
     assert np.allclose(one[0], many[0], atol=1e-5)  # padding in a batch does not change a vector
+
+
+def test_damaged_converted_model_is_converted_again_before_an_export(tmp_path, monkeypatch):
+    """Checked when an export is about to read it (not at every start), and converted again if it differs."""
+    import qa.e5convert as conv
+    from qa.integrity import RECORD
+
+    calls = []
+
+    def fake_write(container, out):  # the real conversion takes half a minute; the files are what matters
+        calls.append(out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "model.safetensors").write_bytes(bytes(range(256)) * 1024)
+        (out / "tokenizer.json").write_text('{"model": {"type": "Unigram"}}' * 1000)
+
+    monkeypatch.setattr(conv, "read_container", lambda src: None)
+    monkeypatch.setattr(conv, "write_sentence_transformer", fake_write)
+    first = conv.bundled_embedder_dir(tmp_path)
+    assert conv.bundled_embedder_dir(tmp_path, verify=True) == first and len(calls) == 1
+    for victim in ("model.safetensors", "tokenizer.json", RECORD):
+        good = (first / victim).read_bytes()
+        damaged = bytearray(good)
+        damaged[len(good) // 2] ^= 0xFF
+        (first / victim).write_bytes(bytes(damaged))
+        before = len(calls)
+        assert conv.bundled_embedder_dir(tmp_path) == first and len(calls) == before  # a start does not read it
+        assert conv.bundled_embedder_dir(tmp_path, verify=True) == first and len(calls) == before + 1
+        assert (first / victim).read_bytes() == good

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pytest
 
-from qa.runtime import GRAPH, export_graph, load_encoder, save_embeddings
+from qa.integrity import RECORD
+from qa.runtime import EMBEDDINGS, GRAPH, META, TOKENIZER, export_graph, load_encoder, load_tokenizer, save_embeddings
 
 IDS = np.array([[1, 5, 7, 2, 0], [1, 9, 2, 0, 0]])
 MASK = (IDS != 0).astype(np.int64)
@@ -72,8 +75,6 @@ def test_stale_exports_of_the_same_kind_are_pruned(tmp_path, monkeypatch):
     import os
     import time
 
-    from qa.runtime import META
-
     monkeypatch.setenv("TANYA_ARTIKEL_CACHE", str(tmp_path))
     root = tmp_path / "onnx"
     month_ago = time.time() - 30 * 86400
@@ -105,3 +106,97 @@ def test_read_only_cache_still_serves_its_exports(tmp_path, monkeypatch):
     calls = []
     again = load_encoder("tiny", lambda out: calls.append(out))
     assert again.folder == first.folder and not calls
+
+
+def wide_build(out: Path) -> None:
+    """Like :func:`tiny_build`, with a 256 KB matrix (several integrity blocks) and a tokenizer."""
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import BertConfig, BertForQuestionAnswering
+
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=2000, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=64)
+    model = BertForQuestionAnswering(config).eval()
+    export_graph(model, out, ("start_logits", "end_logits"), {"pad_id": 0})
+    save_embeddings(model, out)
+    tokenizer = Tokenizer(models.WordLevel({f"w{i}": i for i in range(2000)}, unk_token="w0"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer.save(str(out / TOKENIZER))
+
+
+HIGH = np.array([[1, 1990, 1995, 2, 0], [1, 1999, 2, 0, 0]])  # rows in the matrix's last block
+
+
+def counted(calls: list) -> Callable[[Path], None]:
+    def build(out: Path) -> None:
+        calls.append(out)
+        wide_build(out)
+    return build
+
+
+def overwrite_middle(path: Path, at: float = 0.5) -> None:
+    """Damage that keeps the size and the header: what a stray write or a bad sector does."""
+    data = bytearray(path.read_bytes())
+    i = int(len(data) * at)
+    data[i : i + 64] = bytes(64) if any(data[i : i + 64]) else b"\x7f" * 64
+    path.write_bytes(bytes(data))
+
+
+def test_damaged_matrix_is_found_when_its_rows_are_used_and_made_again(tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("TANYA_ARTIKEL_CACHE", str(tmp_path))
+    calls: list = []
+    first = load_encoder("wide", counted(calls))
+    low, high = first(IDS, MASK)[0], first(HIGH, MASK)[0]
+    overwrite_middle(first.folder / EMBEDDINGS, at=0.97)  # the header and the first rows are intact
+    with caplog.at_level(logging.WARNING, logger="qa"):
+        again = load_encoder("wide", counted(calls))  # the next start: only sizes and small files are read
+        np.testing.assert_allclose(again(IDS, MASK)[0], low, atol=1e-6)
+        assert len(calls) == 1 and "damaged" not in caplog.text  # the damaged rows were not used yet
+        np.testing.assert_allclose(again(HIGH, MASK)[0], high, atol=1e-5)  # found, made again, right answer
+    assert len(calls) == 2 and "damaged" in caplog.text and "exporting it again" in caplog.text
+    load_encoder("wide", counted(calls))(HIGH, MASK)
+    assert len(calls) == 2  # and made once, not on every start
+
+
+@pytest.mark.parametrize("victim", [TOKENIZER, GRAPH, META, RECORD])
+def test_damaged_files_of_an_export_are_made_again_at_start(tmp_path, monkeypatch, caplog, victim):
+    monkeypatch.setenv("TANYA_ARTIKEL_CACHE", str(tmp_path))
+    calls: list = []
+    first = load_encoder("wide", counted(calls))
+    expected = first(HIGH, MASK)[0]
+    overwrite_middle(first.folder / victim)
+    with caplog.at_level(logging.WARNING, logger="qa"):
+        again = load_encoder("wide", counted(calls))
+    assert len(calls) == 2 and "damaged" in caplog.text
+    np.testing.assert_allclose(again(HIGH, MASK)[0], expected, atol=1e-5)
+    assert load_tokenizer(again.folder).encode("w5 w1999").ids == [5, 1999]
+
+
+@pytest.mark.parametrize("victim", [META, RECORD, TOKENIZER])
+def test_deleted_file_means_one_export_in_place(tmp_path, monkeypatch, capsys, victim):
+    """Not an export on every start, nor a false "cannot write to the cache directory"."""
+    monkeypatch.setenv("TANYA_ARTIKEL_CACHE", str(tmp_path))
+    calls: list = []
+    first = load_encoder("wide", counted(calls))
+    (first.folder / victim).unlink()
+    capsys.readouterr()
+    again = load_encoder("wide", counted(calls))
+    assert "cannot write" not in capsys.readouterr().err
+    assert len(calls) == 2 and again.folder == first.folder and (again.folder / victim).is_file()
+    load_encoder("wide", counted(calls))
+    assert len(calls) == 2
+
+
+def test_killed_exports_are_removed_at_start(tmp_path, monkeypatch):
+    import os
+    import time
+
+    monkeypatch.setenv("TANYA_ARTIKEL_CACHE", str(tmp_path))
+    killed, live = tmp_path / "onnx" / ".export-killed", tmp_path / "onnx" / ".export-live"
+    for folder in (killed, live):
+        folder.mkdir(parents=True)
+        (folder / EMBEDDINGS).write_bytes(b"half a matrix")
+    os.utime(killed, (time.time() - 7200, time.time() - 7200))
+    load_encoder("tiny", tiny_build)
+    assert not killed.exists() and live.exists()
