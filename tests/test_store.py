@@ -60,15 +60,19 @@ def _set_files(files):
     return damage
 
 
-def _passages_with_matching_hash(spans):
-    """A passages file of the wrong shape whose checksum the manifest agrees with."""
+def _with_matching_hash(content: bytes):
+    """A file of the wrong shape whose checksum the manifest agrees with."""
     def damage(path):
-        path.write_text(json.dumps(spans))
+        path.write_bytes(content)
         manifest_path = path.parent / "manifest.json"
         manifest = json.loads(manifest_path.read_text())
-        manifest["files"]["passages.json"] = store.sha256_file(path)
+        manifest["files"][path.name] = store.sha256_file(path)
         manifest_path.write_text(json.dumps(manifest))
     return damage
+
+
+def _passages_with_matching_hash(spans):
+    return _with_matching_hash(json.dumps(spans).encode())
 
 
 @pytest.mark.parametrize("victim,damage", [
@@ -86,9 +90,11 @@ def _passages_with_matching_hash(spans):
     ("passages.json", _passages_with_matching_hash([[0.5, 10]])),
     ("passages.json", _passages_with_matching_hash([])),
     ("passages.json", _passages_with_matching_hash(None)),
+    ("passages.json", _with_matching_hash(b"\xff not JSON")),
+    ("dense.faiss", _with_matching_hash(b"not a FAISS index")),
 ], ids=["files-null", "files-list", "files-empty", "files-string", "digests-not-strings", "manifest-list",
         "passages-object", "span-of-one", "span-of-strings", "span-reversed", "span-past-the-end", "span-float",
-        "no-spans", "passages-null"])
+        "no-spans", "passages-null", "passages-not-json", "faiss-not-faiss"])
 def test_malformed_manifest_or_passages_are_rebuilt(index_dir, victim, damage, caplog):
     build(index_dir)
     damage(index_dir / victim)
