@@ -7,6 +7,12 @@ Reports requests served, failures, latency p50/p95/max and the app's resident me
 /proc for the process listening on the port, when it runs on this machine) right after start-up,
 after a warm-up round (every user's first request, which allocates the models' working memory in
 the worker threads), and at the end; growth is reported from the warm-up figure, so it shows leaks.
+
+    python eval/loadtest.py --uploads 14 --kb 60     # memory with many indexed articles
+
+``--uploads N`` instead pastes N distinct articles of about ``--kb`` KB, one after another, the way the
+page does (through the queue, as a browser session), and prints the app's RSS before and after, and
+its peak (VmHWM).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -27,17 +34,75 @@ QUESTIONS = [json.loads(line)["question"] for line in
              (Path(__file__).resolve().parent / "pairs.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def server_rss_mb(port: int) -> float | None:
-    """RSS of the process listening on ``port`` (Linux; None if it cannot be found)."""
+def server_rss_mb(port: int, field: str = "VmRSS") -> float | None:
+    """RSS (or another /proc status ``field``, e.g. VmHWM) of the process listening on ``port``, in MB
+    (Linux; None if it cannot be found)."""
     try:
         out = subprocess.run(["ss", "-ltnpH", f"sport = :{port}"], capture_output=True, text=True, timeout=5).stdout
         pid = int(out.split("pid=")[1].split(",")[0])
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     except (OSError, IndexError, ValueError, subprocess.SubprocessError):
         return None
     return None
+
+
+def synthetic_article(seed: int, kb: int) -> str:
+    """A distinct news-like article of about ``kb`` KB (sentences of the bundled article, reshuffled and
+    numbered, so every upload is really indexed)."""
+    from qa.chunking import split_sentences
+    from qa.settings import DEFAULT_ARTICLE
+
+    text = DEFAULT_ARTICLE.read_text(encoding="utf-8")
+    sentences = [text[a:b].strip() for a, b in split_sentences(text) if text[a:b].strip()]
+    rng, out, size = random.Random(seed), [f"Artikel uji {seed}."], 0
+    while size < kb * 1024:
+        line = f"{rng.choice(sentences)} (catatan {seed}-{len(out)})"
+        out.append(line)
+        size += len(line.encode("utf-8")) + 1
+    return "\n".join(out)
+
+
+def page_event(url: str, api_name: str, data: list, timeout: float = 600.0) -> list:
+    """Run one of the page's own events through the queue, as the page does (/queue/join by fn_index,
+    in a fresh session), and return its final outputs."""
+    import urllib.request
+
+    config = json.loads(urllib.request.urlopen(url + "config", timeout=30).read())
+    fn_index = next(d["id"] for d in config["dependencies"] if d.get("api_name") == api_name)
+    session = uuid.uuid4().hex
+    body = json.dumps({"data": data, "fn_index": fn_index, "session_hash": session, "event_data": None,
+                       "trigger_id": None}).encode()
+    join = urllib.request.Request(url + "gradio_api/queue/join", data=body,
+                                  headers={"content-type": "application/json"})
+    urllib.request.urlopen(join, timeout=30).read()
+    outputs: list = []
+    with urllib.request.urlopen(f"{url}gradio_api/queue/data?session_hash={session}", timeout=timeout) as stream:
+        for raw in stream:
+            line = raw.decode("utf-8").strip()
+            if not line.startswith("data:"):
+                continue
+            msg = json.loads(line[5:])
+            outputs = (msg.get("output") or {}).get("data") or outputs
+            if msg.get("msg") == "process_completed":
+                break
+    return outputs
+
+
+def measure_uploads(url: str, port: int, uploads: int, kb: int) -> dict:
+    before = server_rss_mb(port)
+    t0, statuses = time.time(), []
+    for i in range(uploads):
+        outputs = page_event(url, "paste", [synthetic_article(int(t0) * 1000 + i, kb), ""])
+        statuses.append(str(outputs[1]) if len(outputs) > 1 else "")
+    after, peak = server_rss_mb(port), server_rss_mb(port, "VmHWM")
+    failed = [s for s in statuses if "siap" not in s]
+    return {"uploads": uploads, "kb_each": kb, "seconds": round(time.time() - t0, 1),
+            "rss_mb": {"before": before and round(before), "after": after and round(after),
+                       "peak": peak and round(peak)},
+            "rss_growth_mb": round(after - before) if before and after else None,
+            "failures": len(failed), "failure_examples": failed[:3]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,14 +113,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-requests", type=int, default=5000, help="stop after this many requests in total")
     ap.add_argument("--warmup", type=int, default=2, help="requests per user before memory is measured (default 2)")
     ap.add_argument("--json", type=Path, help="write the figures as JSON")
+    ap.add_argument("--uploads", type=int, default=0, help="instead: paste this many distinct articles, print RSS")
+    ap.add_argument("--kb", type=int, default=60, help="size of each pasted article in KB (default 60)")
     args = ap.parse_args(argv)
     host = urlparse(args.url).hostname or ""
     if host not in ("127.0.0.1", "localhost", "::1"):
         print("error: the load test only targets loopback addresses", file=sys.stderr)
         return 2
+    port = urlparse(args.url).port or 80
+    if args.uploads:
+        figures = measure_uploads(args.url.rstrip("/") + "/", port, args.uploads, args.kb)
+        print(json.dumps(figures, indent=2, ensure_ascii=False))
+        if args.json:
+            args.json.write_text(json.dumps(figures, indent=2) + "\n")
+        return 0 if not figures["failures"] else 1
     from gradio_client import Client
 
-    port = urlparse(args.url).port or 80
     rss_idle = server_rss_mb(port)
     clients = [Client(args.url, verbose=False) for _ in range(args.users)]
     failures: list[str] = []

@@ -458,6 +458,50 @@ def test_unexpected_failure_is_answered_in_indonesian_and_serving_continues(defa
         demo.close()
 
 
+def page_event(url: str, api_name: str, data: list) -> list:
+    sys.path.insert(0, str(ROOT / "eval"))
+    from loadtest import page_event as run
+
+    return run(url, api_name, data, timeout=300)
+
+
+@pytest.fixture()
+def news_site(tmp_path):
+    """A news page on a loopback http.server (the only network here)."""
+    import functools
+    import http.server
+    import threading
+
+    (tmp_path / "berita.html").write_text(HTML_ARTICLE, encoding="utf-8")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+
+
+def test_news_link_refused_for_a_local_address_by_default(server, news_site):
+    status = page_event(server.url, "from_link", [news_site + "berita.html"])[1]
+    assert "jaringan lokal atau privat" in status, status
+    status = page_event(server.url, "from_link", ["ftp://contoh.id/berita"])[1]
+    assert "Alamat tidak valid" in status, status
+
+
+def test_news_link_loads_with_the_private_address_flag(default_qa, news_site):
+    articles = app.Articles()
+    articles.put(default_qa, app.DEFAULT_KEY)
+    demo = app.build(articles, allow_private_urls=True)
+    app.launch(demo, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        _, status, view, *_ = page_event(demo.local_url, "from_link", [news_site + "berita.html"])
+        assert "siap" in status and "Festival Durian Lampung" in status, status
+        assert "Kota Metro" in view and "Hak cipta" not in view
+        status = page_event(demo.local_url, "from_link", [news_site + "tidak-ada.html"])[1]
+        assert "tidak dapat dibuka" in status, status
+    finally:
+        demo.close()
+
+
 def test_stopping_the_app_removes_its_upload_directory(server):
     """Last in this module: it stops the shared server (as `kill` would) and looks for leftovers."""
     dirs = server.upload_dirs()
