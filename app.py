@@ -277,11 +277,12 @@ def upload_root() -> Path:
 
 
 def remove_upload(path: Path, root: Path) -> None:
-    """Delete an uploaded file and the folder the upload route made for it."""
+    """Delete an uploaded file and the folder the upload route made for it (unless another file is in it)."""
     path.unlink(missing_ok=True)
     parent = path.parent
     if parent != root and parent.is_relative_to(root):
-        shutil.rmtree(parent, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            parent.rmdir()
 
 
 def sweep_uploads(root: Path, max_age_s: float) -> int:
@@ -515,8 +516,9 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
 def launch(demo: Any, host: str, port: int, **kwargs: Any) -> None:
     from starlette.middleware import Middleware
 
+    # footer_links=[]: gradio's footer is in English; the API is documented in the README
     demo.launch(server_name=host, server_port=port, max_file_size=MAX_UPLOAD_BYTES, show_error=False, css=CSS,
-                head=HEAD, app_kwargs={"middleware": [Middleware(OnlyPublicApi)]}, **kwargs)
+                head=HEAD, footer_links=[], app_kwargs={"middleware": [Middleware(OnlyPublicApi)]}, **kwargs)
 
 
 def is_loopback(host: str) -> bool:
@@ -550,10 +552,10 @@ def private_upload_dir() -> Path | None:
     return path
 
 
-def sweep_forever(interval_s: float = 60.0) -> None:
+def sweep_forever(root: Path, interval_s: float = 60.0) -> None:
     while True:
         time.sleep(interval_s)
-        sweep_uploads(upload_root(), UPLOAD_MAX_AGE_S)
+        sweep_uploads(root, UPLOAD_MAX_AGE_S)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -582,7 +584,7 @@ def main(argv: list[str] | None = None) -> int:
     if taken:
         print(f"error: cannot serve on {args.host}:{args.port} ({taken}); choose another --port", file=sys.stderr)
         return 2
-    private_upload_dir()
+    uploads = private_upload_dir()
     # a plain `kill` stops the server like Ctrl+C does, so the upload directory is removed
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     from qa import ArticleQA, QAError
@@ -596,7 +598,8 @@ def main(argv: list[str] | None = None) -> int:
     articles = Articles()
     articles.put(qa, DEFAULT_KEY)
     demo = build(articles, allow_private_urls=args.allow_private_urls)
-    threading.Thread(target=sweep_forever, name="sweep-uploads", daemon=True).start()
+    if uploads is not None:  # only our own directory: a GRADIO_TEMP_DIR of the user's may hold other files
+        threading.Thread(target=sweep_forever, args=(uploads,), name="sweep-uploads", daemon=True).start()
     try:
         launch(demo, args.host, args.port)
     except OSError as exc:
