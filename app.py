@@ -374,6 +374,8 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
             return DECLINE
         return f"{answer.text}\n\nKeyakinan: {confidence_label(answer.score)} ({round(100 * answer.score)}%)"
 
+    index_lock = threading.Lock()
+
     def failed(message: str) -> tuple:
         return gr.skip(), status_html(f"⚠️ {message}", "error"), gr.skip(), gr.skip(), gr.skip()
 
@@ -384,7 +386,8 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
 
         def work() -> None:
             try:
-                result["qa"] = make(lambda fraction, desc: updates.put((fraction, desc)))
+                with index_lock:  # one at a time, even after a closed page abandoned its event
+                    result["qa"] = make(lambda fraction, desc: updates.put((fraction, desc)))
             except Exception as exc:  # noqa: BLE001 - handed to the event below, which answers the user
                 result["error"] = exc
             finally:

@@ -92,15 +92,17 @@ def page_event(url: str, api_name: str, data: list, timeout: float = 600.0) -> l
 
 def measure_uploads(url: str, port: int, uploads: int, kb: int) -> dict:
     before = server_rss_mb(port)
-    t0, statuses = time.time(), []
+    t0, statuses, each = time.time(), [], []
     for i in range(uploads):
         outputs = page_event(url, "paste", [synthetic_article(int(t0) * 1000 + i, kb), ""])
         statuses.append(str(outputs[1]) if len(outputs) > 1 else "")
+        each.append(server_rss_mb(port))
     after, peak = server_rss_mb(port), server_rss_mb(port, "VmHWM")
     failed = [s for s in statuses if "siap" not in s]
     return {"uploads": uploads, "kb_each": kb, "seconds": round(time.time() - t0, 1),
             "rss_mb": {"before": before and round(before), "after": after and round(after),
                        "peak": peak and round(peak)},
+            "rss_after_each_mb": [x and round(x) for x in each],
             "rss_growth_mb": round(after - before) if before and after else None,
             "failures": len(failed), "failure_examples": failed[:3]}
 
