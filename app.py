@@ -67,6 +67,7 @@ ARTICLE_ERRORS = {
     "redirects": "Terlalu banyak pengalihan dari tautan ini.",
 }
 UNEXPECTED = "Maaf, terjadi kesalahan tak terduga. Silakan coba lagi."
+SEARCHING = "Mencari jawaban di artikel…"
 UNREADABLE_QUESTION = "Pertanyaan tidak dapat diproses. Coba tulis ulang."
 DEFAULT_KEY = "default"
 #: The only endpoint callable through the HTTP API (``/gradio_api/call/<name>``).
@@ -337,25 +338,32 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
         answer = qa.ask(question, context=context)
         return answer, {"question": f"{context} {question}" if context else question, "answer": answer.text}
 
-    def respond(message: Any, history: list, doc: dict, last: dict, status: str):
+    def show_question(message: Any, history: list) -> tuple:
+        """The question shows at once, with a note that the answer is coming (no English "processing")."""
+        if not isinstance(message, str) or not message.strip():
+            return gr.skip(), gr.skip(), ""
+        waiting = [{"role": "user", "content": escape(message[:2000])}, {"role": "assistant", "content": SEARCHING}]
+        return "", list(history or []) + waiting, message
+
+    def respond(message: Any, history: list, doc: dict, last: dict, status: str) -> tuple:
         history = list(history or [])
+        if history and history[-1].get("role") == "assistant" and SEARCHING in str(history[-1].get("content")):
+            history = history[:-1]  # the question stays; the note gives way to the answer
         cleared = "" if 'class="error"' in (status or "") else gr.skip()  # a stale error goes on success
         if not isinstance(message, str) or not message.strip():
-            return "", history + [{"role": "assistant", "content": EMPTY_PROMPT}], gr.skip(), last, gr.skip()
-        history.append({"role": "user", "content": escape(message[:2000])})
+            return history + [{"role": "assistant", "content": EMPTY_PROMPT}], gr.skip(), last, gr.skip()
         try:
             qa = session_article(articles, doc)
             answer, last = ask(qa, message, last or {})
         except QAError:
-            history.append({"role": "assistant", "content": UNREADABLE_QUESTION})
-            return "", history, gr.skip(), last, gr.skip()
+            return history + [{"role": "assistant", "content": UNREADABLE_QUESTION}], gr.skip(), last, gr.skip()
         except Exception:  # noqa: BLE001 - a bug must not end the conversation; it is logged in full
             log.exception("answering %r failed", message[:200])
-            return "", history + [{"role": "assistant", "content": UNEXPECTED}], gr.skip(), last, gr.skip()
+            return history + [{"role": "assistant", "content": UNEXPECTED}], gr.skip(), last, gr.skip()
         shown = answer if answer.text is not None else tentative(answer)
         span = (shown.start, shown.end) if shown is not None else None
         view = article_html(qa, span, tentative=answer.text is None)
-        return "", history + answer_messages(qa, answer), view, last, cleared
+        return history + answer_messages(qa, answer), view, last, cleared
 
     def chat(message: str, previous_question: str = "") -> str:
         """Answer a question about the bundled article; `previous_question` helps follow-ups."""
@@ -416,7 +424,7 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
         message = f"✅ {label} siap: {len(qa.passages)} bagian terindeks. Silakan bertanya."
         yield doc, status_html(message, "ready"), article_html(qa), [], {}
 
-    def upload(file: Any):
+    def upload(file: Any) -> Iterator[tuple]:
         """The upload, read and deleted here (unprocessed: gradio would keep a copy for a file path)."""
         root = upload_root()
         raw = file.get("path") if isinstance(file, dict) else None
@@ -448,7 +456,7 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
         title = title or first_line_title(text)
         yield from index(lambda cb: ArticleQA.from_text(text, title=title, progress=cb))
 
-    def paste(text: Any, title: Any):
+    def paste(text: Any, title: Any) -> Iterator[tuple]:
         text = text if isinstance(text, str) else ""
         if len(text.encode("utf-8", "replace")) > MAX_UPLOAD_BYTES:
             yield failed("Teks terlalu panjang (maksimal 5 MB).")
@@ -456,14 +464,14 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
         name = (title if isinstance(title, str) else "").strip() or first_line_title(text)
         yield from index(lambda cb: ArticleQA.from_text(text, title=name, progress=cb))
 
-    def from_link(url: Any):
+    def from_link(url: Any) -> Iterator[tuple]:
         url = (url if isinstance(url, str) else "").strip()
         if not url:
             yield failed("Tempel tautan berita terlebih dahulu.")
             return
         yield from index(lambda cb: ArticleQA.from_url(url, allow_private=allow_private_urls, progress=cb))
 
-    def reset():
+    def reset() -> tuple:
         default = articles.get(DEFAULT_KEY)
         return {"key": DEFAULT_KEY}, status_html("Kembali ke artikel bawaan."), article_html(default), [], {}
 
@@ -472,6 +480,7 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
                     "teks artikel; bila artikel tidak memuat jawabannya, kami akan bilang.", elem_id="intro")
         doc = gr.State({"key": DEFAULT_KEY})
         last = gr.State({})
+        asked = gr.State("")  # the question being answered (the box is cleared at once)
         with gr.Row(elem_id="layout"):
             with gr.Column(scale=3, elem_id="chat-column"):
                 chatbot = gr.Chatbot(label="Percakapan", elem_id="chatbot", sanitize_html=True, height=None,
@@ -501,9 +510,10 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
         loaded = [doc, status, view, chatbot, last]
         private: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
         indexing = {**private, "concurrency_limit": 1, "concurrency_id": "index"}
-        gr.on([question.submit, send.click], respond, [question, chatbot, doc, last, status],
-              [question, chatbot, view, last, status], concurrency_limit=2, concurrency_id="qa",
-              **private).then(None, js=SCROLL_TO_ANSWER, **private)
+        gr.on([question.submit, send.click], show_question, [question, chatbot], [question, chatbot, asked],
+              **private).then(respond, [asked, chatbot, doc, last, status], [chatbot, view, last, status],
+                              concurrency_limit=2, concurrency_id="qa", **private
+                              ).then(None, js=SCROLL_TO_ANSWER, **private)
         clear.click(lambda: ([], {}), outputs=[chatbot, last], **private)
         # unprocessed, so gradio neither checks the type in English nor leaves a copy of the file behind
         file.upload(upload, [file], loaded, preprocess=False, **indexing)

@@ -286,6 +286,7 @@ def test_browser(server, tmp_path, output_dir):
             box.fill(question)
             page.locator("#send").click()
             expect(box).to_have_value("", timeout=60_000)
+            expect(page.locator("#chatbot")).not_to_contain_text(app.SEARCHING, timeout=60_000)
             page.wait_for_timeout(500)
 
         def answer_in_view() -> bool:
