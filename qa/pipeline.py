@@ -155,6 +155,7 @@ class ArticleQA:
                 progress(i / len(texts), f"Mengindeks bagian artikel: {i}/{len(texts)}")
                 parts.append(self.embedder.encode_passages(texts[i : i + step]))
             vectors = np.concatenate(parts)
+        self.embedder.release_memory()  # indexing took hundreds of MB that answering does not need
         dense = DenseIndex.build(vectors)
         if progress:
             progress(1.0, "Indeks selesai")

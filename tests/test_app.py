@@ -261,9 +261,11 @@ def long_article(token: str, passages: int = 150) -> str:
 
 def test_browser(server, tmp_path, output_dir):
     if not Path(CHROMIUM).exists():
-        warnings.warn("CHROMIUM NOT INSTALLED: the browser test is SKIPPED (apt-get install chromium)", stacklevel=1)
-        print("\n" + "!" * 70 + "\n!!! chromium missing: browser test skipped\n" + "!" * 70)
-        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
+        why = ("browser test SKIPPED: Debian's chromium is not installed. Enable it with "
+               "`sudo apt-get install chromium` (.ci/run installs it and runs this test)")
+        warnings.warn(why, stacklevel=1)
+        print("\n" + "!" * 70 + f"\n!!! {why}\n" + "!" * 70)
+        pytest.skip(why)
     from playwright.sync_api import expect, sync_playwright
 
     dialogs: list[str] = []
