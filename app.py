@@ -83,7 +83,7 @@ mark.answer.tentative { background: #ffe9b3; outline: 1px dashed #b38600; }
 #status .error { color: #b42318; }
 #chatbot .placeholder-content { padding-top: 1.5em; }
 #status progress { width: 10em; vertical-align: middle; margin-right: 0.5em; }
-@media (max-width: 768px) {
+@media (max-width: 900px) {  /* where the two columns no longer fit side by side */
   #layout { flex-direction: column; }
   #article-column { order: -1; }
   .article-text { max-height: 30vh; }
