@@ -1,96 +1,223 @@
-"""Command line: ``python -m qa ask|retrieve|index``. A thin layer over the public API."""
+"""Command line: ``python -m qa ask|chat|retrieve|index``. A thin layer over the public API.
+
+Messages are in Indonesian, like the answers; ``--json`` output keeps English keys for programs.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from dataclasses import asdict
 from typing import Any
 
-from .errors import QAError
+from .errors import ArticleError, ModelError, QAError, QuestionError
+
+QUIT = (":q", ":quit", ":keluar")
+SCORE_HELP = ("Skor: peluang (0-1) bahwa jawaban benar; bila tidak ada jawaban di artikel (JSON: text null), "
+              "skor adalah keyakinan bahwa artikel tidak menyebutkannya, yaitu 1 dikurangi peluang kandidat "
+              "terbaik (kandidat itu ada di alternatives).")
+ARTICLE_ERRORS = {
+    "missing": "berkas artikel tidak ditemukan",
+    "empty": "artikel kosong: tidak ada teks yang bisa dibaca",
+    "binary": "berkas ini bukan teks (berisi data biner)",
+    "pdf": "berkas ini PDF, bukan teks: salin isinya ke berkas .txt terlebih dahulu",
+    "encoding": "berkas bukan teks UTF-8: simpan ulang sebagai UTF-8 lalu coba lagi",
+    "no_text": "tidak ditemukan teks utama di halaman ini",
+    "too_large": "artikel terlalu besar",
+    "bad_url": "bukan alamat web: gunakan alamat yang diawali http:// atau https://",
+    "refused": "alamat ditolak: hanya halaman web publik yang bisa diambil (alamat jaringan lokal atau privat "
+               "ditolak; --allow-private untuk intranet)",
+    "unreachable": "halaman tidak dapat diambil (server tidak menjawab, atau menjawab dengan kesalahan)",
+    "redirects": "terlalu banyak pengalihan (redirect) dari alamat ini",
+    "not_html": "alamat ini bukan halaman web (HTML)",
+}
+
+
+def message(exc: QAError) -> str:
+    """The Indonesian message for an error a user can fix (the English one stays in the exception)."""
+    if isinstance(exc, ArticleError):
+        return ARTICLE_ERRORS.get(exc.reason, "artikel tidak dapat dibaca")
+    if isinstance(exc, QuestionError):
+        return "pertanyaan kosong atau tidak dapat dipakai: tulis pertanyaan tentang artikel"
+    if isinstance(exc, ModelError):
+        return f"model tidak dapat dimuat. Rincian untuk perbaikan: {exc}"
+    return f"masukan tidak valid. Rincian: {exc}"
+
+
+def clean(text: str) -> str:
+    """Arguments arrive with undecodable bytes as surrogates (invalid UTF-8): replace them with U+FFFD."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m qa", description="Ask Indonesian questions about a news article. "
-                                 "Without --article, the bundled article (Banten HAM award 2025) is used.")
-    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    ap = argparse.ArgumentParser(prog="python -m qa", description="Tanya jawab berbahasa Indonesia tentang sebuah "
+                                 "artikel berita. Tanpa --article atau --url, artikel bawaan (penghargaan HAM Banten "
+                                 "2025) yang dipakai.", epilog=SCORE_HELP)
+    sub = ap.add_subparsers(dest="command", required=True, metavar="PERINTAH")
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--article", metavar="PATH", help="article file (.txt, .md or .html); default: bundled")
-        p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+        source = p.add_mutually_exclusive_group()
+        source.add_argument("--article", metavar="BERKAS", help="berkas artikel (.txt, .md atau .html); bawaan: "
+                            "artikel bawaan")
+        source.add_argument("--url", metavar="URL", help="alamat halaman berita (http/https): teks utama dan judulnya "
+                            "diambil")
+        p.add_argument("--allow-private", action="store_true", help="izinkan --url ke alamat jaringan lokal/privat "
+                       "(intranet)")
 
-    ask = sub.add_parser("ask", help="answer a question from the article (answer, score, source sentence)",
-                         description="Answer a question; prints the answer, its probability and its source.")
-    ask.add_argument("question", help='the question, or "-" to answer one question per line of stdin')
-    ask.add_argument("-k", "--top-k", type=int, default=None, help="passages to read (default 3)")
+    def reading(p: argparse.ArgumentParser) -> None:
+        p.add_argument("-k", "--top-k", type=int, default=None, help="jumlah bagian artikel yang dibaca (bawaan 3)")
+        p.add_argument("--context", metavar="PERTANYAAN", help='pertanyaan sebelumnya, untuk pertanyaan lanjutan '
+                       'seperti "Kapan itu terjadi?" (seperti di aplikasi chat)')
+
+    ask = sub.add_parser("ask", help="jawab satu pertanyaan (jawaban, skor, kalimat sumber)",
+                         description="Jawab pertanyaan dari artikel: jawaban, skor dan kalimat sumbernya.",
+                         epilog=SCORE_HELP)
+    ask.add_argument("question", metavar="PERTANYAAN",
+                     help='pertanyaannya, atau "-" untuk menjawab satu pertanyaan per baris dari stdin')
+    reading(ask)
+    ask.add_argument("--json", action="store_true", help="cetak JSON untuk program (kunci berbahasa Inggris)")
     common(ask)
-    ret = sub.add_parser("retrieve", help="show the passages most relevant to a question",
-                         description="List the top passages for a question (hybrid dense + BM25 retrieval).")
-    ret.add_argument("question")
-    ret.add_argument("-k", "--top-k", type=int, default=3, help="passages to show (default 3)")
-    ret.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid", help="retriever (default hybrid)")
+    chat = sub.add_parser("chat", help="sesi tanya jawab interaktif dengan pertanyaan lanjutan",
+                          description="Sesi tanya jawab: pertanyaan lanjutan memakai pertanyaan sebelumnya, panah "
+                          "atas/bawah memanggil riwayat, :q untuk keluar.", epilog=SCORE_HELP)
+    chat.add_argument("-k", "--top-k", type=int, default=None, help="jumlah bagian artikel yang dibaca (bawaan 3)")
+    common(chat)
+    ret = sub.add_parser("retrieve", help="tampilkan bagian artikel yang paling relevan",
+                         description="Daftar bagian artikel teratas untuk sebuah pertanyaan (hybrid: dense + BM25).")
+    ret.add_argument("question", metavar="PERTANYAAN")
+    ret.add_argument("-k", "--top-k", type=int, default=3, help="jumlah bagian yang ditampilkan (bawaan 3)")
+    ret.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid",
+                     help="cara pencarian (bawaan hybrid)")
+    ret.add_argument("--json", action="store_true", help="cetak JSON untuk program")
     common(ret)
-    idx = sub.add_parser("index", help="build (or verify) the article's index and report it",
-                         description="Build the article's passage index, or reuse it if it is up to date.")
+    idx = sub.add_parser("index", help="bangun (atau periksa) indeks artikel",
+                         description="Bangun indeks bagian-bagian artikel, atau pakai ulang bila masih sesuai.")
+    idx.add_argument("--json", action="store_true", help="cetak JSON untuk program")
     common(idx)
     return ap
 
 
-def _load(path: str | None) -> Any:
+def _load(args: argparse.Namespace) -> Any:
     from .pipeline import ArticleQA
 
-    return ArticleQA.from_file(path) if path else ArticleQA.default()
+    if args.url:
+        return ArticleQA.from_url(clean(args.url), allow_private=args.allow_private)
+    return ArticleQA.from_file(args.article) if args.article else ArticleQA.default()
 
 
 def run(args: argparse.Namespace) -> int:
-    qa = _load(args.article)
+    qa = _load(args)
     if args.command == "index":
         info = {"index_dir": str(qa.index_dir), "passages": len(qa.passages), "article_sha256": qa.sha256,
                 "embedder": qa.embedder.fingerprint}
         print(json.dumps(info, indent=2) if args.json else
-              f"Index ready: {info['passages']} passages in {info['index_dir']}")
+              f"Indeks siap: {info['passages']} bagian artikel di {info['index_dir']}")
         return 0
     if args.command == "retrieve":
-        passages = qa.retrieve(args.question, k=args.top_k, mode=args.mode)
+        passages = qa.retrieve(clean(args.question), k=args.top_k, mode=args.mode)
         if args.json:
             print(json.dumps([asdict(p) for p in passages], ensure_ascii=False, indent=2))
         else:
             for rank, p in enumerate(passages, 1):
-                print(f"[{rank}] score={p.score:.4f} chars {p.start}-{p.end}\n{p.text}\n")
+                print(f"[{rank}] skor={p.score:.4f} karakter {p.start}-{p.end}\n{p.text}\n")
         return 0
+    if args.command == "chat":
+        return _chat(qa, args)
+    context = clean(args.context) if args.context else None
     if args.question != "-":
-        _print_answer(qa, args.question, args)
+        _print_answer(qa, _ask(qa, clean(args.question), context, args.top_k), args.json, indent=2)
         return 0
     failed = 0
-    for line in sys.stdin:
+    for raw in sys.stdin.buffer:  # bytes: a line of invalid UTF-8 is cleaned, and the batch goes on
         try:
-            _print_answer(qa, line.rstrip("\n"), args)
+            _print_answer(qa, _ask(qa, raw.decode("utf-8", "replace").rstrip("\r\n"), context, args.top_k),
+                          args.json, indent=None)
         except QAError as exc:  # one bad line must not stop the batch
             failed += 1
-            print(json.dumps({"error": str(exc)}) if args.json else f"error: {exc}", flush=True)
+            print(json.dumps({"error": message(exc), "kind": type(exc).__name__}, ensure_ascii=False) if args.json
+                  else f"Kesalahan: {message(exc)}", flush=True)
     return 1 if failed else 0
 
 
-def _print_answer(qa: Any, question: str, args: argparse.Namespace) -> None:
-    answer = qa.ask(question, k=args.top_k)
+def _ask(qa: Any, question: str, previous: str | None, k: int | None, previous_answer: str | None = None) -> Any:
+    """Answer like the chat app: a follow-up ("Kapan itu?") is searched together with the previous turn."""
+    from .conversation import contextual_query
+
+    return qa.ask(question, k=k, context=contextual_query(question, previous, previous_answer))
+
+
+def _print_answer(qa: Any, answer: Any, as_json: bool, indent: int | None) -> None:
     source = qa.article[slice(*qa.sentence_at(answer.start, answer.end))] if answer.text else None
-    if args.json:
+    if as_json:
         data = asdict(answer)
         data["source_sentence"] = source
-        print(json.dumps(data, ensure_ascii=False, indent=None if args.question == "-" else 2), flush=True)
+        print(json.dumps(data, ensure_ascii=False, indent=indent), flush=True)
     elif answer.text is None:
-        print(f"Tidak ada jawaban di artikel (yakin {answer.score:.0%}).")
+        print(f"Tidak ada jawaban di artikel (skor {answer.score:.2f}: keyakinan bahwa artikel tidak menyebutkannya).")
         if answer.passage:
             print(f"Bagian terdekat: {answer.passage.text}")
     else:
-        print(f"Jawaban: {answer.text}\nSkor: {answer.score:.2f}\nSumber: {source}")
+        print(f"Jawaban: {answer.text}\nSkor: {answer.score:.2f} (peluang jawaban benar)\nSumber: {source}")
+
+
+def _chat(qa: Any, args: argparse.Namespace) -> int:
+    """Questions until ``:q`` or end of input; each may refer back to the previous one."""
+    from .conversation import contextual_query
+    from .settings import cache_dir
+
+    history = cache_dir() / "riwayat-chat"
+    try:
+        import readline  # line editing and arrow-key history for input()
+
+        with contextlib.suppress(OSError):
+            readline.read_history_file(history)
+    except ImportError:  # not on every platform; the chat works without it
+        readline = None  # type: ignore[assignment]
+    name = qa.title or ("tanpa judul" if args.article or args.url else "artikel bawaan")
+    print(f"Artikel: {name} ({len(qa.article):,} karakter). Ketik pertanyaan; :q untuk keluar.")
+    previous: str | None = None
+    previous_answer: str | None = None
+    try:
+        while True:
+            try:
+                line = clean(input("Pertanyaan> ")).strip()
+            except (EOFError, KeyboardInterrupt):
+                print()
+                break
+            if not sys.stdin.isatty():  # piped questions: show them, so the transcript reads like a chat
+                print(line)
+            if line in QUIT:
+                break
+            if not line:
+                continue
+            try:
+                context = contextual_query(line, previous, previous_answer)
+                answer = qa.ask(line, k=args.top_k, context=context)
+            except QuestionError as exc:
+                print(f"Kesalahan: {message(exc)}")
+                continue
+            _print_answer(qa, answer, False, None)
+            previous, previous_answer = (f"{context} {line}" if context else line), answer.text
+    finally:
+        if readline is not None:
+            with contextlib.suppress(OSError):
+                history.parent.mkdir(parents=True, exist_ok=True)
+                readline.set_history_length(1000)
+                readline.write_history_file(history)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # text that cannot be encoded must not end the program
+        with contextlib.suppress(AttributeError):
+            stream.reconfigure(errors="replace")  # type: ignore[union-attr]
     args = _parser().parse_args(argv)
     try:
         return run(args)
     except QAError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        if getattr(args, "json", False):
+            print(json.dumps({"error": message(exc), "kind": type(exc).__name__}, ensure_ascii=False))
+        print(f"Kesalahan: {message(exc)}", file=sys.stderr)
         return 2

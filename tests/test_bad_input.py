@@ -268,7 +268,7 @@ def test_articles_cli(tmp_path, name):
                          text=True, timeout=300)
     assert "Traceback" not in out.stderr
     if reason:
-        assert out.returncode == 2 and out.stderr.startswith("error:"), out.stderr
+        assert out.returncode == 2 and out.stderr.startswith("Kesalahan:"), out.stderr
     else:
         assert out.returncode == 0, out.stderr
 
