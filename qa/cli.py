@@ -10,7 +10,7 @@ import contextlib
 import json
 import sys
 from dataclasses import asdict
-from typing import Any
+from typing import Any, NoReturn
 
 from .errors import ArticleError, ModelError, QAError, QuestionError
 
@@ -51,8 +51,15 @@ def clean(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """Usage mistakes in the same form as other errors (argparse's own detail stays in English)."""
+        self.print_usage(sys.stderr)
+        self.exit(2, f"Kesalahan: perintah tidak lengkap atau tidak dikenal ({message}). Lihat --help.\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m qa", description="Tanya jawab berbahasa Indonesia tentang sebuah "
+    ap = _Parser(prog="python -m qa", description="Tanya jawab berbahasa Indonesia tentang sebuah "
                                  "artikel berita. Tanpa --article atau --url, artikel bawaan (penghargaan HAM Banten "
                                  "2025) yang dipakai.", epilog=SCORE_HELP)
     sub = ap.add_subparsers(dest="command", required=True, metavar="PERINTAH")

@@ -49,6 +49,8 @@ def test_messages_in_indonesian_and_score_explained():
     assert "Traceback" not in stderr and "error" not in stderr.lower()
     empty = cli("ask", "   ", "--json")
     assert empty.returncode == 2 and json.loads(empty.stdout)["error"].startswith("pertanyaan kosong")
+    usage = cli("ask", "--top-k", "banyak")
+    assert usage.returncode == 2 and "Kesalahan: " in usage.stderr.decode()
     helptext = ok(cli("ask", "--help"))
     assert "tidak ada jawaban" in helptext.lower() and "1 dikurangi" in helptext
     declined = ok(cli("ask", "Berapa jumlah penduduk Banten?"))
