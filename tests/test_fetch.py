@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
+import shutil
+import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -149,3 +151,27 @@ def test_articleqa_from_url(server):
     assert qa.ask("Di kota mana festival kopi digelar?").text == "Bandar Lampung"
     with pytest.raises(FetchError):
         ArticleQA.from_url(f"{server}/news")
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command to make a certificate")
+def test_https_verifies_the_certificate_against_the_host_name(tmp_path, monkeypatch):
+    """The connection goes to the checked address, but TLS still checks the name the user gave."""
+    import ssl
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"https://127.0.0.1:{httpd.server_address[1]}/news"
+    try:
+        assert reason(lambda: fetch.fetch_article(url, allow_private=True, timeout=5)) == "unreachable"  # untrusted
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # now trusted: the same page is fetched
+        assert fetch.fetch_article(url, allow_private=True, timeout=5)[0] == "Festival Kopi Lampung 2026"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
