@@ -17,6 +17,7 @@ import argparse
 import json
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +51,7 @@ class Result:
     score: float
     latency_ms: float
     rank: int | None = None  # 1-based rank of the first retrieved passage holding a gold answer
+    read: bool = True  # a passage the reader read holds a gold answer (always, reading a gold passage)
 
 
 def load_pairs(path: Path) -> list[Item]:
@@ -95,7 +97,8 @@ def run_open(qa: ArticleQA, items: list[Item], top_k: int, progress: bool = True
         ms = 1000 * (time.perf_counter() - t0)
         best = answer.alternatives[0] if answer.text is None and answer.alternatives else answer
         score = best.score if best.text is not None else 0.0
-        out.append(Result(it, best.text, score, ms, gold_rank(passages, it.answers) if it.answers else None))
+        rank = gold_rank(passages, it.answers) if it.answers else None
+        out.append(Result(it, best.text, score, ms, rank, rank is not None and rank <= top_k))
     return out
 
 
@@ -130,6 +133,25 @@ def scores_at(results: list[Result], threshold: float) -> dict:
             "unanswerable": {"n": len(declined_ok), "no_answer_accuracy": pct(declined_ok)}}
 
 
+def cause(r: Result, threshold: float) -> str:
+    """Why a question failed: what training (span) or calibration (threshold) must fix."""
+    answered = r.text is not None and r.score >= threshold
+    if not r.item.answers:
+        return "answered an unanswerable question"
+    if not r.read:
+        return "retrieval: no passage read holds the answer"
+    if not r.text:
+        return "no span found"
+    best_em, best_f1 = best_scores(r.text, r.item.answers)
+    if best_em == 1:
+        return "right span declined" if not answered else "right span"
+    pred = normalize_answer(r.text)
+    golds = [normalize_answer(g) for g in r.item.answers]
+    what = ("span too long" if any(g in pred for g in golds) else "span truncated" if any(pred in g for g in golds)
+            else "partly right span" if best_f1 > 0 else "wrong span")
+    return what + (" (declined)" if not answered else "")
+
+
 def report(results: list[Result], threshold: float, meta: dict) -> dict:
     lat = np.array([r.latency_ms for r in results])
     ranked = [r for r in results if r.item.answers]
@@ -145,7 +167,8 @@ def report(results: list[Result], threshold: float, meta: dict) -> dict:
         em, f1 = best_scores(pred, r.item.answers)
         if em < 1:
             failures.append({"id": r.item.id, "question": r.item.question, "gold": r.item.answers,
-                             "predicted": pred, "best_span": r.text, "score": round(r.score, 4), "f1": round(f1, 3)})
+                             "predicted": pred, "best_span": r.text, "score": round(r.score, 4), "f1": round(f1, 3),
+                             "cause": cause(r, threshold)})
     sweep = []
     for t in np.round(np.linspace(0, 1, 41), 3):
         s = scores_at(results, float(t))
@@ -155,7 +178,8 @@ def report(results: list[Result], threshold: float, meta: dict) -> dict:
             "retrieval": retrieval,
             "latency_ms": {"p50": round(float(np.percentile(lat, 50)), 1),
                            "p95": round(float(np.percentile(lat, 95)), 1), "mean": round(float(lat.mean()), 1)},
-            "failures": failures, "sweep": sweep}
+            "failures": failures, "failure_causes": dict(Counter(f["cause"] for f in failures).most_common()),
+            "sweep": sweep}
 
 
 def markdown(rep: dict) -> str:
@@ -172,10 +196,11 @@ def markdown(rep: dict) -> str:
               f"| no-answer threshold | {rep['threshold']:.3f} |",
               f"| embedder | `{rep['models']['embedder']}` |", f"| reader | `{rep['models']['reader']}` |", "",
               f"## Failed questions ({len(rep['failures'])})", "",
-              "| id | question | gold | predicted | score |", "|---|---|---|---|---|"]
+              ", ".join(f"{c}: {n}" for c, n in rep["failure_causes"].items()), "",
+              "| id | question | gold | predicted | best span | score | cause |", "|---|---|---|---|---|---|---|"]
     for f in rep["failures"]:
         cells = [f["id"], f["question"], " / ".join(f["gold"]) or "(none)", f["predicted"] or "(declined)",
-                 f"{f['score']:.3f}"]
+                 f["best_span"] or "", f"{f['score']:.3f}", f["cause"]]
         lines.append("| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -272,6 +297,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.validation:
             reports = validation(args.data, settings, args.top_k, args.threshold)
             print(validation_table(reports))
+            if args.plot:
+                plot(reports[0], args.plot)  # the news condition, where the threshold matters most
             if args.json:
                 args.json.write_text(json.dumps(reports, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
             return 0
@@ -309,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
                                       "chunk_chars": args.chunk_chars,
                                       "models": {"embedder": embedder_fp, "reader": reader.name}})
     summary = {k: rep[k] for k in ("dataset", "mode", "n", "exact_match", "f1", "answerable", "unanswerable",
-                                   "retrieval", "latency_ms", "threshold")}
+                                   "retrieval", "latency_ms", "threshold", "failure_causes")}
     print(json.dumps(summary, indent=2, ensure_ascii=False))
     if args.json:
         args.json.write_text(json.dumps(rep, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -99,4 +99,5 @@ def test_cli_errors_without_traceback(tmp_path):
     for args in (("retrieve", "   "), ("index", "--article", str(empty)), ("index", "--article", "/nope.txt")):
         out = cli(*args)
         assert out.returncode != 0
-        assert "Traceback" not in out.stderr and out.stderr.strip().splitlines()[-1].startswith("Kesalahan:"), out.stderr
+        assert "Traceback" not in out.stderr, out.stderr
+        assert out.stderr.strip().splitlines()[-1].startswith("Kesalahan:"), out.stderr

@@ -41,10 +41,10 @@ def test_export_picks_calibrates_and_ships(tmp_path) -> None:
 
     import pytest
 
-    from qa.training.export import main
     from qa.reader import META, WEIGHTS
     from qa.settings import DEFAULT_READER
     from qa.store import sha256_file
+    from qa.training.export import main
     from qa.training.train import DATA_DIR
 
     if not (DATA_DIR / "idk_mrc_valid.json").is_file():

@@ -63,7 +63,8 @@ def detokenize(text: str) -> tuple[str, list[int]]:
         left, right = m.group(1), m.group(2)
         if left.lower() == right.lower() or right.lower() in {"an", "nya", "anya"} or left.isdigit():
             drop.update({m.end(1), m.start(2) - 1})
-    mapping, out = [], []
+    mapping: list[int] = []
+    out: list[str] = []
     for i, ch in enumerate(text):
         mapping.append(len(out))
         if i not in drop:
