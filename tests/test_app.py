@@ -259,6 +259,31 @@ def long_article(token: str, passages: int = 150) -> str:
     return " ".join(sentences)
 
 
+#: natural questions about the bundled article whose answers the reader finds but may doubt
+TENTATIVE_CANDIDATES = [
+    "Berapa kategori penghargaan yang ada?",
+    "Di mana penghargaan diserahkan?",
+    "Siapa pejabat sementara yang memimpin Provinsi Banten?",
+    "Mengapa pemerintah daerah di Banten mendapat penghargaan?",
+    "Which regency won the human rights based work unit award?",
+    "Kategori apa yang diraih Kota Cilegon?",
+]
+PLAIN_DECLINE = "Berapa jumlah penduduk Provinsi Banten?"
+
+
+def first_tentative(questions: list[str]) -> tuple[str, str]:
+    """The first question the app would answer tentatively, with its candidate (asked as the app does)."""
+    from qa import ArticleQA
+
+    qa = ArticleQA.default()
+    assert app.tentative(qa.ask(PLAIN_DECLINE)) is None, "the plain-decline question now has a candidate"
+    for q in questions:
+        span = app.tentative(qa.ask(q))
+        if span is not None:
+            return q, span.text
+    raise AssertionError(f"none of {questions} is answered tentatively: pick other natural questions")
+
+
 def test_browser(server, tmp_path, output_dir):
     if not Path(CHROMIUM).exists():
         why = ("browser test SKIPPED: Debian's chromium is not installed. Enable it with "
@@ -314,15 +339,17 @@ def test_browser(server, tmp_path, output_dir):
         page.wait_for_timeout(500)
         assert answer_in_view(), "the highlighted answer is scrolled out of the article panel"
 
-        # a declined answer with a plausible candidate (between the floor, 0.15, and the reader's
-        # threshold for this question) is offered tentatively and highlighted
-        ask("Berapa kategori penghargaan yang ada?")
-        expect(chat).to_contain_text("Mungkin: dua, kurang yakin", timeout=60_000)
-        expect(page.locator("#article-view mark.answer.tentative")).to_have_text("dua")
+        # a declined answer with a plausible candidate (between the floor and the reader's threshold)
+        # is offered tentatively and highlighted; which question does that depends on the reader, so
+        # the library (the app's own code path) picks one, and the browser must show what it found
+        question, candidate = first_tentative(TENTATIVE_CANDIDATES)
+        ask(question)
+        expect(chat).to_contain_text(f"Mungkin: {candidate}, kurang yakin", timeout=60_000)
+        expect(page.locator("#article-view mark.answer.tentative")).to_have_text(candidate)
         page.wait_for_timeout(500)
         assert answer_in_view()
         # nothing plausible: the plain decline
-        ask("Berapa jumlah penduduk Provinsi Banten?")
+        ask(PLAIN_DECLINE)
         expect(chat).to_contain_text("Maaf, jawabannya tidak ada di artikel.", timeout=60_000)
         # apostrophes in a question are shown as typed (never as an entity)
         ask("Apa yang terjadi pada hari Jum'at?")
