@@ -284,7 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--chunk-chars", type=int, default=Settings.chunk_chars,
                     help=f"passage length when indexing (default {Settings.chunk_chars})")
     ap.add_argument("--threshold", type=float, default=None, help="override the reader's no-answer threshold")
-    ap.add_argument("--int8", action="store_true", help="run the reader with int8 linear layers (Settings.int8)")
+    ap.add_argument("--int8", action=argparse.BooleanOptionalAction, default=Settings.int8,
+                    help="run the reader with int8 linear layers (Settings.int8, the default) or in fp32")
     ap.add_argument("--json", type=Path, metavar="OUT", help="write the full report as JSON")
     ap.add_argument("--markdown", type=Path, metavar="OUT", help="write a Markdown summary with failures")
     ap.add_argument("--plot", type=Path, metavar="OUT.png", help="plot F1/accuracy against the threshold")
