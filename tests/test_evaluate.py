@@ -48,3 +48,24 @@ def test_malformed_line_names_file_and_line(tmp_path):
 def test_unknown_option_explains_itself():
     proc = run("--frobnicate")
     assert proc.returncode == 2 and "unrecognized arguments" in proc.stderr
+
+
+def test_failure_causes_separate_retrieval_threshold_and_span_boundaries():
+    """Each failure is filed under what must fix it: retrieval, the threshold, or the span."""
+    sys.path.insert(0, str(ROOT / "eval"))
+    from evaluate import Item, Result, cause
+
+    gold = Item("q", "Di mana?", ["Pendopo Gubernur Banten"])
+    none = Item("n", "Partai apa?", [])
+
+    def res(item: Item, text: str | None, score: float = 0.9, read: bool = True) -> Result:
+        return Result(item, text, score, 1.0, 1, read)
+
+    assert cause(res(gold, "Pendopo Gubernur Banten", read=False), 0.5).startswith("retrieval")
+    assert cause(res(gold, "Pendopo Gubernur Banten", 0.2), 0.5) == "right span declined"
+    assert cause(res(gold, "di Pendopo Gubernur Banten, Serang"), 0.5) == "span too long"
+    assert cause(res(gold, "Pendopo", 0.2), 0.5) == "span truncated (declined)"
+    assert cause(res(gold, "Gubernur Banten di Serang"), 0.5) == "partly right span"
+    assert cause(res(gold, "Kota Serang"), 0.5) == "wrong span"
+    assert cause(res(gold, None, 0.0), 0.5) == "no span found"
+    assert cause(res(none, "A Damenta"), 0.5) == "answered an unanswerable question"
