@@ -35,6 +35,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from qa.types import CONFIDENT
+
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 UPLOAD_TYPES = (".txt", ".md", ".html", ".htm")
 DECLINE = "Maaf, jawabannya tidak ada di artikel."
@@ -118,7 +120,7 @@ log = logging.getLogger("tanya-artikel")
 
 
 def confidence_label(score: float) -> str:
-    if score >= 0.7:
+    if score >= CONFIDENT:
         return "yakin"
     if score >= 0.4:
         return "cukup yakin"

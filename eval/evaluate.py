@@ -5,6 +5,7 @@
     python eval/evaluate.py --squad ../shared/data/qa/tydiqa_goldp_id_dev.json --mode reader
     python eval/evaluate.py --squad ../shared/data/qa/tydiqa_goldp_id_dev.json --mode open
     python eval/evaluate.py --validation                      # validation files, news condition included
+    python eval/evaluate.py --articles ../shared/data/news/qa/dev   # real articles: <slug>.txt + <slug>.jsonl
 
 Only the public ``qa`` API is used. Each question is answered once with the no-answer threshold
 disabled; the configured threshold is then applied to the recorded score, which also gives the
@@ -29,8 +30,10 @@ from qa.metrics import best_scores, normalize_answer
 from qa.squad import Example, load_squad
 from qa.text import replace_surrogates
 from qa.training.mix import detokenized
+from qa.training.news import annotated_articles
 from qa.training.train import DATA_DIR
 from qa.training.validation import GOLD_VALID, NEWS_VALID, pseudo_articles
+from qa.types import CONFIDENT
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_PAIRS = ROOT / "pairs.jsonl"
@@ -42,6 +45,7 @@ class Item:
     question: str
     answers: list[str]
     context: str | None = None
+    type: str = ""
 
 
 @dataclass
@@ -100,6 +104,38 @@ def run_open(qa: ArticleQA, items: list[Item], top_k: int, progress: bool = True
         rank = gold_rank(passages, it.answers) if it.answers else None
         out.append(Result(it, best.text, score, ms, rank, rank is not None and rank <= top_k))
     return out
+
+
+def run_articles(folder: Path, settings: dict, top_k: int, limit: int = 0) -> tuple[list[Result], ArticleQA]:
+    """Every ``<slug>.txt`` of ``folder`` through ``ArticleQA.from_file``, asked its ``<slug>.jsonl``;
+    also returns the last article's ``ArticleQA`` (its models name the run)."""
+    results: list[Result] = []
+    for art in tqdm(annotated_articles(folder), desc="articles", mininterval=5):
+        qa = ArticleQA.from_file(folder / f"{art.slug}.txt", **settings)
+        items = [Item(q.id, q.question, q.answers, type=q.type) for q in art.questions]
+        results += run_open(qa, items, top_k, progress=False)
+        if limit and len(results) >= limit:
+            break
+    return results[: limit or None], qa
+
+
+def by_type(results: list[Result], threshold: float) -> dict[str, dict]:
+    """Answerable F1 per question type (with the threshold and always answering)."""
+    out = {}
+    for kind in sorted({r.item.type for r in results if r.item.answers and r.item.type}):
+        sel = [r for r in results if r.item.answers and r.item.type == kind]
+        out[kind] = {"n": len(sel), "f1": scores_at(sel, threshold)["answerable"]["f1"],
+                     "f1_always_answering": scores_at(sel, 0.0)["answerable"]["f1"]}
+    return out
+
+
+def confident_answers(results: list[Result], threshold: float) -> dict:
+    """How many answers are shown as "yakin" (score >= ``CONFIDENT``) and the share of them that is right
+    (F1 >= 0.5 against the best gold answer; any answer to an unanswerable question is wrong)."""
+    shown = [r for r in results if r.text is not None and r.score >= max(threshold, CONFIDENT)]
+    right = [r for r in shown if r.item.answers and best_scores(r.text, r.item.answers)[1] >= 0.5]
+    return {"n": len(shown), "right": len(right),
+            "precision": round(100 * len(right) / len(shown), 2) if shown else None}
 
 
 def run_reader(reader: Reader, items: list[Item]) -> list[Result]:
@@ -192,6 +228,12 @@ def markdown(rep: dict) -> str:
     if r:
         lines.append(f"| retrieval recall@1 / @3 / @5, MRR | {r['recall@1']} / {r['recall@3']} / {r['recall@5']}, "
                      f"{r['mrr']} |")
+    if rep.get("confident"):
+        c = rep["confident"]
+        lines.append(f"| answers shown as \"yakin\": right / shown | {c['right']} / {c['n']} ({c['precision']}%) |")
+    lines.append(f"| answerable F1, always answering | {a.get('f1_always_answering')} |")
+    for kind, t in rep.get("by_type", {}).items():
+        lines.append(f"| answerable F1, {kind} ({t['n']}) | {t['f1']} (always answering {t['f1_always_answering']}) |")
     lines += [f"| latency p50 / p95 (ms) | {rep['latency_ms']['p50']} / {rep['latency_ms']['p95']} |",
               f"| no-answer threshold | {rep['threshold']:.3f} |",
               f"| embedder | `{rep['models']['embedder']}` |", f"| reader | `{rep['models']['reader']}` |", "",
@@ -271,6 +313,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pairs", type=Path, help=f"Q&A pairs, JSON Lines (default {DEFAULT_PAIRS.name})")
     ap.add_argument("--article", type=Path, help="article for --pairs (default: the bundled article)")
     ap.add_argument("--squad", type=Path, help="SQuAD-format dataset instead of pairs")
+    ap.add_argument("--articles", type=Path, metavar="DIR",
+                    help="real articles: every <slug>.txt of DIR asked the questions of its <slug>.jsonl")
     ap.add_argument("--validation", action="store_true",
                     help="the validation conditions the reader is calibrated on (news condition + gold passages)")
     ap.add_argument("--data", type=Path, default=DATA_DIR, help=f"QA data folder for --validation (default {DATA_DIR})")
@@ -286,15 +330,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threshold", type=float, default=None, help="override the reader's no-answer threshold")
     ap.add_argument("--int8", action=argparse.BooleanOptionalAction, default=Settings.int8,
                     help="run the reader with int8 linear layers (Settings.int8, the default) or in fp32")
+    ap.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads (Settings.num_threads)")
     ap.add_argument("--json", type=Path, metavar="OUT", help="write the full report as JSON")
     ap.add_argument("--markdown", type=Path, metavar="OUT", help="write a Markdown summary with failures")
     ap.add_argument("--plot", type=Path, metavar="OUT.png", help="plot F1/accuracy against the threshold")
     args = ap.parse_args(argv)
     try:
-        if args.squad and (args.pairs or args.article):
-            raise QAError("--squad cannot be combined with --pairs/--article")
+        if sum(x is not None for x in (args.squad, args.articles, args.pairs or args.article)) > 1:
+            raise QAError("choose one of --squad, --articles and --pairs/--article")
         settings = {"no_answer_threshold": 0.0, "top_k": args.top_k, "int8": args.int8,
-                    "chunk_chars": args.chunk_chars}
+                    "chunk_chars": args.chunk_chars, "num_threads": args.threads}
         if args.validation:
             reports = validation(args.data, settings, args.top_k, args.threshold)
             print(validation_table(reports))
@@ -303,7 +348,11 @@ def main(argv: list[str] | None = None) -> int:
             if args.json:
                 args.json.write_text(json.dumps(reports, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
             return 0
-        if args.squad:
+        if args.articles:
+            dataset, args.mode = args.articles.name, "open"
+            results, qa = run_articles(args.articles, settings, args.top_k, args.limit)
+            reader, embedder_fp = qa.reader, qa.embedder.fingerprint
+        elif args.squad:
             examples = load_squad(args.squad)
             if args.detokenize:
                 examples = [detokenized(ex) for ex in examples]
@@ -312,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
             items = [item(e) for e in examples]
             dataset = args.squad.name
             if args.mode == "reader":
-                reader = Reader.default(int8=args.int8)
+                reader = Reader.default(int8=args.int8, num_threads=args.threads)
                 embedder_fp = None
                 results = run_reader(reader, items)
             else:
@@ -336,8 +385,13 @@ def main(argv: list[str] | None = None) -> int:
     rep = report(results, threshold, {"dataset": dataset, "mode": args.mode, "top_k": args.top_k,
                                       "chunk_chars": args.chunk_chars,
                                       "models": {"embedder": embedder_fp, "reader": reader.name}})
+    rep["answerable"]["f1_always_answering"] = scores_at(results, 0.0)["answerable"]["f1"]
+    if args.articles:
+        rep["by_type"] = by_type(results, threshold)
+        rep["confident"] = confident_answers(results, threshold)
     summary = {k: rep[k] for k in ("dataset", "mode", "n", "exact_match", "f1", "answerable", "unanswerable",
-                                   "retrieval", "latency_ms", "threshold", "failure_causes")}
+                                   "by_type", "confident", "retrieval", "latency_ms", "threshold", "failure_causes")
+               if k in rep}
     print(json.dumps(summary, indent=2, ensure_ascii=False))
     if args.json:
         args.json.write_text(json.dumps(rep, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -66,7 +66,8 @@ class ArticleQA:
         if index_dir is None:  # the cache's index folder is ours: clear what killed writers left there
             store.remove_leftovers(self.index_dir.parent)
         self.passages, dense = self._load_or_build(progress)
-        self.retriever = HybridRetriever(dense, BM25Index([p.text for p in self.passages], self.settings.stemming),
+        self.retriever = HybridRetriever(dense, BM25Index([p.text for p in self.passages], self.settings.stemming,
+                                                             self.settings.abbreviations),
                                          self.settings.rrf_k)
 
     # -- construction -------------------------------------------------------------------------

@@ -79,8 +79,8 @@ class Reader:
         self.scale, self.bias, self.threshold, self.name = scale, bias, threshold, name
 
     @classmethod
-    def default(cls, int8: bool = False) -> Reader:
-        return load_reader(str(DEFAULT_READER), int8=int8)
+    def default(cls, int8: bool = False, num_threads: int | None = None) -> Reader:
+        return load_reader(str(DEFAULT_READER), int8=int8, threads=num_threads)
 
     # -- public -------------------------------------------------------------------------------
     def read(self, question: str, context: str, settings: Settings | None = None) -> Answer:

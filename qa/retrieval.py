@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from .abbreviations import expand
+
 #: Above this many passages an HNSW graph replaces the exact flat index (query time stays ~1 ms).
 HNSW_THRESHOLD = 20_000
 
@@ -37,20 +39,25 @@ def make_stemmer(enabled: bool) -> object | None:
 
 
 class BM25Index:
-    """Okapi BM25 over passages (bm25s), with Indonesian-aware tokenisation."""
+    """Okapi BM25 over passages (bm25s), with Indonesian-aware tokenisation; ``abbreviations`` matches
+    short and full forms (Kemenkeu / Kementerian Keuangan) both ways (:mod:`qa.abbreviations`)."""
 
-    def __init__(self, texts: list[str], stemming: bool = False) -> None:
+    def __init__(self, texts: list[str], stemming: bool = False, abbreviations: bool = False) -> None:
         import bm25s
 
         self.stemmer = make_stemmer(stemming)
+        self.abbreviations = abbreviations
         self.size = len(texts)
         self.bm25 = bm25s.BM25()
-        corpus = [tokenize(t, self.stemmer) or ["\u2205"] for t in texts]
+        corpus = [self._tokens(t) or ["\u2205"] for t in texts]
         self.bm25.index(corpus, show_progress=False)
         self.vocab = set(self.bm25.vocab_dict)
 
+    def _tokens(self, text: str) -> list[str]:
+        return tokenize(expand(text) if self.abbreviations else text, self.stemmer)
+
     def scores(self, query: str) -> np.ndarray:
-        tokens = [t for t in tokenize(query, self.stemmer) if t in self.vocab]
+        tokens = [t for t in self._tokens(query) if t in self.vocab]
         if not tokens:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self.bm25.get_scores(tokens), dtype=np.float32)

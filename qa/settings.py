@@ -52,6 +52,8 @@ class Settings:
     chunk_overlap: int = 1
     top_k: int = 3
     stemming: bool = True
+    #: Keyword search matches short and full forms (Kemenkeu / Kementerian Keuangan): qa.abbreviations.
+    abbreviations: bool = True
     rrf_k: int = 60
     max_question_chars: int = 1000
     #: Longest answer span read. Chosen on the validation files (gold passages, F1 at the threshold):

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+#: From this probability up an answer is shown as "yakin" (confident); the goal is that at least 90%
+#: of such answers are right on real articles (``python eval/evaluate.py --articles DIR`` reports it).
+CONFIDENT = 0.7
+
 
 @dataclass(frozen=True)
 class Passage:
@@ -35,3 +39,7 @@ class Answer:
     @property
     def found(self) -> bool:
         return self.text is not None
+
+    @property
+    def confident(self) -> bool:
+        return self.text is not None and self.score >= CONFIDENT

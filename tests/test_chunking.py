@@ -77,3 +77,22 @@ def test_passages_never_cross_blank_lines():
     text = "Dokumen satu kalimat A. Kalimat B.\n\nDokumen dua kalimat C. Kalimat D."
     spans = chunk(text, 1000, 1)
     assert [text[a:b] for a, b in spans] == ["Dokumen satu kalimat A. Kalimat B.", "Dokumen dua kalimat C. Kalimat D."]
+
+
+def test_headline_is_not_a_passage() -> None:
+    from qa.chunking import chunk, headline
+
+    text = "Purbaya Buka Suara soal Sidang Kabinet\n\nMenteri Keuangan Purbaya berbicara. Ia hadir.\n\nParagraf dua."
+    assert headline(text) == (0, len("Purbaya Buka Suara soal Sidang Kabinet"))
+    spans = chunk(text, 400)
+    assert [text[a:b] for a, b in spans] == ["Menteri Keuangan Purbaya berbicara. Ia hadir.", "Paragraf dua."]
+
+
+def test_first_sentences_and_lone_lines_are_not_headlines() -> None:
+    from qa.chunking import chunk, headline
+
+    assert headline("Provinsi Banten meraih penghargaan.\n\nParagraf dua.") is None  # a sentence, not a title
+    assert headline("Judul saja\n\n") is None  # nothing after it: the title is all there is to read
+    assert headline("Judul\nbaris dua\n\nIsi.") is None  # no blank line right after the first line
+    assert headline("J" * 201 + "\n\nIsi.") is None
+    assert chunk("Judul saja\n\n", 400) == [(0, 10)]

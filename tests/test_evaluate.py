@@ -69,3 +69,33 @@ def test_failure_causes_separate_retrieval_threshold_and_span_boundaries():
     assert cause(res(gold, "Kota Serang"), 0.5) == "wrong span"
     assert cause(res(gold, None, 0.0), 0.5) == "no span found"
     assert cause(res(none, "A Damenta"), 0.5) == "answered an unanswerable question"
+
+
+def test_articles_folder_reports_types_and_confident_answers(tmp_path):
+    from qa.settings import DEFAULT_ARTICLE
+
+    folder = tmp_path / "dev"
+    folder.mkdir()
+    text = "Banten Raih Penghargaan HAM\n\n" + DEFAULT_ARTICLE.read_text(encoding="utf-8")
+    (folder / "banten.txt").write_text(text, encoding="utf-8")
+    rows = [{"id": "b1", "question": "Siapa Penjabat Gubernur Banten?", "answers": ["A Damenta"], "type": "who"},
+            {"id": "b2", "question": "Kapan penghargaan diserahkan?", "answers": ["8/1/2025"], "type": "when"},
+            {"id": "b3", "question": "Berapa jumlah penduduk Provinsi Banten?", "answers": [], "type": "how_many"}]
+    (folder / "banten.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    out_json, out_md = tmp_path / "r.json", tmp_path / "r.md"
+    proc = run("--articles", str(folder), "--json", str(out_json), "--markdown", str(out_md))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rep = json.loads(out_json.read_text())
+    assert rep["n"] == 3 and rep["dataset"] == "dev" and rep["mode"] == "open"
+    assert set(rep["by_type"]) == {"who", "when"}  # unanswerable questions have no answerable F1
+    assert rep["answerable"]["f1"] <= rep["answerable"]["f1_always_answering"] + 1e-9
+    c = rep["confident"]
+    assert 0 <= c["right"] <= c["n"] <= 3
+    assert "yakin" in out_md.read_text() and "answerable F1, who (1)" in out_md.read_text()
+
+
+def test_articles_folder_with_a_bad_gold_answer_names_the_line(tmp_path):
+    (tmp_path / "x.txt").write_text("Judul\n\nIsi artikel ini pendek.\n", encoding="utf-8")
+    (tmp_path / "x.jsonl").write_text('{"question": "Apa?", "answers": ["tidak ada"]}\n', encoding="utf-8")
+    proc = run("--articles", str(tmp_path))
+    assert proc.returncode == 2 and "x.jsonl:1" in proc.stderr and "Traceback" not in proc.stderr

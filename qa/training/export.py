@@ -4,12 +4,13 @@
 
 For each ``step*.safetensors`` in the run folder: round the weights to fp16 (what is shipped),
 export them for ONNX Runtime and read every validation question as the reader runs (fp32 by default,
-or int8) in two conditions: against its gold passage (IDK-MRC, TyDi QA and FacQA valid), and in the
-news condition of :mod:`qa.training.validation` (FacQA valid pseudo-articles, retrieve then read,
-half of the questions unanswerable). Fit ``p = sigmoid(scale * margin + bias)`` so that p estimates
+or int8) in three conditions: the real news articles of the dev split (``../shared/data/news/qa/dev``,
+retrieve then read), the news condition of :mod:`qa.training.validation` (FacQA valid
+pseudo-articles, half of the questions unanswerable), and each question against its gold passage
+(IDK-MRC, TyDi QA and FacQA valid). Fit ``p = sigmoid(scale * margin + bias)`` so that p estimates
 the F1 of the best span (soft-label logistic regression), and choose the no-answer threshold that
-maximises validation F1, each condition weighing half. The checkpoint with the best validation F1
-wins. Only validation files are read: never the test files.
+maximises validation F1, the conditions weighted by ``SHARES`` (real articles half). The checkpoint
+with the best validation F1 wins. Only validation files are read: never the test files.
 """
 
 from __future__ import annotations
@@ -33,8 +34,10 @@ from ..runtime import Encoder
 from ..settings import BUNDLED_EMBEDDER, Settings, cache_dir
 from ..squad import Example, load_squad
 from ..store import sha256_file
+from ..text import read_article
 from ..types import Passage
 from .mix import detokenized
+from .news import NEWS_DIR, annotated_articles
 from .train import DATA_DIR
 from .validation import GOLD_VALID, NEWS_VALID, pseudo_articles
 
@@ -111,6 +114,18 @@ def news_cases(data_dir: Path, embedder: Embedder, settings: Settings) -> list[C
     return out
 
 
+def real_cases(news_dir: Path, embedder: Embedder, settings: Settings) -> list[Case]:
+    """The annotated real articles of the dev split, indexed and retrieved as ``ArticleQA.from_file`` does."""
+    out = []
+    with tempfile.TemporaryDirectory() as folder:
+        for art in tqdm(annotated_articles(news_dir / "qa" / "dev"), desc="dev articles", mininterval=10):
+            title, text = read_article(news_dir / "qa" / "dev" / f"{art.slug}.txt")
+            qa = ArticleQA(text, title=title, settings=settings, index_dir=Path(folder) / art.slug, embedder=embedder)
+            out += [Case("news_dev", Example(q.id, q.question, "", q.answers), qa.retrieve(q.question))
+                    for q in art.questions]
+    return out
+
+
 def score_cases(reader: Reader, cases: list[Case], settings: Settings) -> tuple[np.ndarray, np.ndarray]:
     """The best span's margin and its F1 for every case (F1 0 for any span of an unanswerable one)."""
     margins, f1s = [], []
@@ -127,12 +142,18 @@ def score_cases(reader: Reader, cases: list[Case], settings: Settings) -> tuple[
     return np.array(margins), np.array(f1s)
 
 
+#: Share of the calibration and checkpoint choice per condition: real articles first; the rest keeps
+#: the reader honest on the FacQA pseudo-articles and on Wikipedia and sentence passages.
+SHARES = {"news_dev": 0.5, "news_condition": 0.25, "gold": 0.25}
+
+
 def group_weights(groups: np.ndarray) -> np.ndarray:
-    """Half the weight on the news condition, half on the gold-passage files (equal per question there)."""
-    news = groups == "news_condition"
-    if not news.any() or news.all():
-        return np.ones(len(groups))
-    return np.where(news, 0.5 / news.sum(), 0.5 / (~news).sum()) * len(groups)
+    """Each condition present weighs its share (renormalised), equally per question inside it."""
+    kinds = np.array([g if g in SHARES else "gold" for g in groups.tolist()])
+    present = {k: v for k, v in SHARES.items() if (kinds == k).any()}
+    total = sum(present.values())
+    w = np.array([present[k] / total / (kinds == k).sum() for k in kinds.tolist()])
+    return w * len(groups)
 
 
 def group_report(groups: np.ndarray, probs: np.ndarray, f1: np.ndarray, answerable: np.ndarray,
@@ -160,12 +181,19 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--last", type=int, default=2, help="consider only the newest N checkpoints")
     ap.add_argument("--int8", action="store_true", help="calibrate the int8 reader (Settings.int8) instead of fp32")
     ap.add_argument("--limit", type=int, default=0, help="validate on the first N questions only (smoke tests)")
-    ap.add_argument("--gold-only", action="store_true", help="skip the news condition (gold passages only)")
+    ap.add_argument("--gold-only", action="store_true", help="skip the news conditions (gold passages only)")
+    ap.add_argument("--news", type=Path, default=NEWS_DIR, help="real-article folder (its dev split is read)")
     args = ap.parse_args(argv)
 
     settings = Settings(int8=args.int8)
     embedder = load_embedder(BUNDLED_EMBEDDER)
-    cases = gold_cases(args.data) + ([] if args.gold_only else news_cases(args.data, embedder, settings))
+    cases = gold_cases(args.data)
+    if not args.gold_only:
+        cases += news_cases(args.data, embedder, settings)
+        if (args.news / "qa" / "dev").is_dir():
+            cases += real_cases(args.news, embedder, settings)
+        else:
+            print(f"warning: {args.news / 'qa' / 'dev'} not found: calibrating without real articles")
     if args.limit:
         cases = cases[: args.limit]
     groups = np.array([c.group for c in cases])
@@ -206,7 +234,9 @@ def main(argv: list[str] | None = None) -> None:
         "base": BUNDLED_EMBEDDER, "base_fingerprint": fingerprint(source_path()), "sha256": sha256_file(target),
         "checkpoint": best["checkpoint"], "calibration": {"scale": best["scale"], "bias": best["bias"]},
         "threshold": best["threshold"], "validation": {"f1": best["valid_f1"], **best["groups"]},
-        "validation_files": [*GOLD_VALID, f"{NEWS_VALID} (pseudo-articles)"], "all_checkpoints": [
+        "validation_files": [*GOLD_VALID, f"{NEWS_VALID} (pseudo-articles)",
+                             *(["news dev split (real articles)"] if "news_dev" in groups else [])],
+        "all_checkpoints": [
             {k: r[k] for k in ("checkpoint", "valid_f1", "threshold")} for r in results],
     }
     (args.out / META).write_text(json.dumps(meta, indent=2) + "\n")
