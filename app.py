@@ -71,6 +71,9 @@ ARTICLE_ERRORS = {
 UNEXPECTED = "Maaf, terjadi kesalahan tak terduga. Silakan coba lagi."
 SEARCHING = "Mencari jawaban di artikel…"
 UNREADABLE_QUESTION = "Pertanyaan tidak dapat diproses. Coba tulis ulang."
+#: Questions are refused above this length before any work is done on them (Settings.max_question_chars).
+MAX_QUESTION_CHARS = 1000
+TOO_LONG_QUESTION = f"Pertanyaan terlalu panjang (paling banyak {MAX_QUESTION_CHARS} karakter). Ringkaslah."
 DEFAULT_KEY = "default"
 #: The only endpoint callable through the HTTP API (``/gradio_api/call/<name>``).
 PUBLIC_API = frozenset({"chat"})
@@ -344,10 +347,14 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
         """The question shows at once, with a note that the answer is coming (no English "processing")."""
         if not isinstance(message, str) or not message.strip():
             return gr.skip(), gr.skip(), ""
-        waiting = [{"role": "user", "content": escape(message[:2000])}, {"role": "assistant", "content": SEARCHING}]
+        if len(message) > MAX_QUESTION_CHARS:  # refused at once, and the box keeps it for shortening
+            return gr.skip(), list(history or []) + [{"role": "assistant", "content": TOO_LONG_QUESTION}], None
+        waiting = [{"role": "user", "content": escape(message)}, {"role": "assistant", "content": SEARCHING}]
         return "", list(history or []) + waiting, message
 
     def respond(message: Any, history: list, doc: dict, last: dict, status: str) -> tuple:
+        if message is None:  # already answered by show_question (a question over the length limit)
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
         history = list(history or [])
         if history and history[-1].get("role") == "assistant" and SEARCHING in str(history[-1].get("content")):
             history = history[:-1]  # the question stays; the note gives way to the answer
@@ -371,7 +378,9 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
         """Answer a question about the bundled article; `previous_question` helps follow-ups."""
         if not isinstance(message, str) or not message.strip():
             return EMPTY_PROMPT
-        previous = previous_question if isinstance(previous_question, str) else ""
+        if len(message) > MAX_QUESTION_CHARS:
+            return TOO_LONG_QUESTION
+        previous = previous_question[:MAX_QUESTION_CHARS] if isinstance(previous_question, str) else ""
         try:
             qa = articles.get(DEFAULT_KEY)
             answer, _ = ask(qa, message, {"question": previous or None})

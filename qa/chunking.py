@@ -38,12 +38,26 @@ def _is_abbreviation(text: str, dot: int) -> bool:
     return len(word) == 1 or word in ABBREVIATIONS or ("." in word and len(word) <= 5)  # "S.H", "a.n"
 
 
-def _inside_quote(text: str, lo: int, pos: int) -> bool:
-    """Whether ``pos`` sits inside an unclosed quotation opened after ``lo`` (same line)."""
-    seg = text[lo:pos]
-    if seg.count("“") > seg.count("”"):
-        return True
-    return seg.count('"') % 2 == 1
+class _QuoteState:
+    """Whether a position sits inside an unclosed quotation opened since the last cut (same line).
+
+    Counts are carried forward as positions grow, so a line that opens a quote and never closes it
+    costs linear time, not a rescan from the last cut per candidate sentence end.
+    """
+
+    def __init__(self, text: str, start: int) -> None:
+        self.text = text
+        self.reset(start)
+
+    def reset(self, start: int) -> None:
+        self.pos, self.curly, self.straight = start, 0, 0
+
+    def inside(self, pos: int) -> bool:
+        seg = self.text[self.pos : pos]
+        self.curly += seg.count("“") - seg.count("”")
+        self.straight += seg.count('"')
+        self.pos = pos
+        return self.curly > 0 or self.straight % 2 == 1
 
 
 def _pieces(text: str, cuts: list[int]) -> list[Span]:
@@ -65,14 +79,16 @@ def split_sentences(text: str) -> list[Span]:
     for line in re.finditer(r"[^\n]+", text):
         lo, hi = line.start(), line.end()
         cuts = [lo]
+        quotes = _QuoteState(text, lo)
         for m in _END.finditer(text, lo, hi):
             if not _NEXT_STARTS_SENTENCE.match(text, m.end(), hi):
                 continue
             if _is_abbreviation(text, m.start()) and m.end() - m.start() == 1:
                 continue
-            if _inside_quote(text, cuts[-1], m.end()):
+            if quotes.inside(m.end()):
                 continue
             cuts.append(m.end())
+            quotes.reset(m.end())
         spans += _pieces(text, cuts + [hi])
     return spans
 

@@ -13,6 +13,7 @@ from dataclasses import asdict
 from typing import Any, NoReturn
 
 from .errors import ArticleError, ModelError, QAError, QuestionError
+from .settings import Settings
 
 QUIT = (":q", ":quit", ":keluar")
 SCORE_HELP = ("Skor: peluang (0-1) bahwa jawaban benar; bila tidak ada jawaban di artikel (JSON: text null), "
@@ -39,6 +40,8 @@ def message(exc: QAError) -> str:
     """The Indonesian message for an error a user can fix (the English one stays in the exception)."""
     if isinstance(exc, ArticleError):
         return ARTICLE_ERRORS.get(exc.reason, "artikel tidak dapat dibaca")
+    if isinstance(exc, QuestionError) and exc.reason == "too_long":
+        return f"pertanyaan terlalu panjang (paling banyak {Settings.max_question_chars} karakter): ringkaslah"
     if isinstance(exc, QuestionError):
         return "pertanyaan kosong atau tidak dapat dipakai: tulis pertanyaan tentang artikel"
     if isinstance(exc, ModelError):

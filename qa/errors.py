@@ -23,7 +23,11 @@ class FetchError(ArticleError):
 
 
 class QuestionError(QAError):
-    """The question is empty or unusable."""
+    """The question is empty, not text, or too long (``reason``: empty, not_text, too_long, unusable)."""
+
+    def __init__(self, message: str, reason: str = "unusable") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class ModelError(QAError):

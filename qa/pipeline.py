@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import bisect
+import contextlib
 import hashlib
 import json
 import logging
 import numbers
 from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import store
 from .chunking import CHUNKER_VERSION, chunk, split_sentences
 from .embedder import Embedder, load_embedder
-from .errors import ArticleError, QAError
+from .errors import ArticleError, QAError, QuestionError
 from .retrieval import BM25Index, DenseIndex, HybridRetriever
 from .settings import DEFAULT_ARTICLE, DEFAULT_INDEX_DIR, Settings, cache_dir
 from .text import clean_article, clean_question, read_article
@@ -178,20 +181,31 @@ class ArticleQA:
         """
         if mode not in ("hybrid", "dense", "bm25"):
             raise QAError(f"unknown retrieval mode {mode!r}: use hybrid, dense or bm25")
-        q = clean_question(question, self.settings.max_question_chars)
-        if context and context.strip():
-            q = clean_question(f"{context} {q}", 2 * self.settings.max_question_chars)
+        limit = self.settings.max_question_chars
+        q = clean_question(question, limit)
+        if context is not None and not isinstance(context, str):
+            raise QuestionError(f"context must be text (the previous question), not {type(context).__name__}",
+                                "not_text")
+        if context and context.strip():  # earlier turns only steer the search: capped, not refused
+            with contextlib.suppress(QuestionError):
+                q = f"{clean_question(context[:limit], limit)} {q}"
         k = self.settings.top_k if k is None else _passage_count(k)
         vector = self.embedder.encode_queries([q])[0]
         hits = self.retriever.search(vector, q, k, mode)
         return [Passage(self.passages[h.index].text, self.passages[h.index].start, self.passages[h.index].end,
                         h.score, h.index) for h in hits]
 
+    @cached_property
+    def _sentences(self) -> list[tuple[int, int]]:
+        return split_sentences(self.article)  # once per article, not per answer
+
     def sentence_at(self, start: int, end: int) -> tuple[int, int]:
         """Offsets of the sentence(s) of the article that contain ``[start, end)``."""
-        spans = split_sentences(self.article)
-        first = next((a for a, b in spans if a <= start < b), start)
-        last = next((b for a, b in spans if a < end <= b), end)
+        spans = self._sentences
+        i = bisect.bisect_right(spans, (start, len(self.article) + 1)) - 1
+        first = spans[i][0] if i >= 0 and spans[i][0] <= start < spans[i][1] else start
+        j = bisect.bisect_left(spans, (end, -1)) - 1
+        last = spans[j][1] if j >= 0 and spans[j][0] < end <= spans[j][1] else end
         return first, max(last, end)
 
     @property

@@ -90,11 +90,15 @@ def read_article(path: str | Path) -> tuple[str | None, str]:
 
 
 def clean_question(question: str, max_chars: int) -> str:
-    """Collapse whitespace, drop control characters and cap the length the model will see."""
+    """Collapse whitespace and drop control characters; a question longer than ``max_chars`` is refused
+    before any of that work (a 50 MB "question" must not hold a worker for a minute)."""
     if not isinstance(question, str):
-        raise QuestionError("the question must be text")
+        raise QuestionError("the question must be text", "not_text")
+    if len(question) > max_chars:
+        raise QuestionError(f"the question is {len(question):,} characters long; the limit is {max_chars:,}",
+                            "too_long")
     text = "".join(c if unicodedata.category(c) != "Cc" else " " for c in replace_surrogates(question))
     text = " ".join(text.split())
     if not text:
-        raise QuestionError("the question is empty: type a question about the article")
-    return text[:max_chars]
+        raise QuestionError("the question is empty: type a question about the article", "empty")
+    return text

@@ -464,6 +464,16 @@ def test_bad_questions_through_the_app(server):
     assert contains(client.predict("Siapa Penjabat Gubernur Banten?", api_name="/chat"), ["A Damenta"])
 
 
+def test_huge_question_is_refused_at_the_edge(server):
+    from gradio_client import Client
+
+    client = Client(server.url, verbose=False)
+    assert client.predict("Siapa? " * 20_000, api_name="/chat") == app.TOO_LONG_QUESTION
+    assert client.predict("Siapa? " * 20_000, "x" * 5_000_000, api_name="/chat") == app.TOO_LONG_QUESTION
+    long_previous = client.predict("Kapan itu?", "Siapa yang menyerahkan penghargaan? " * 100, api_name="/chat")
+    assert long_previous and "Traceback" not in long_previous  # an over-long earlier turn is capped, not an error
+
+
 def test_unexpected_failure_is_answered_in_indonesian_and_serving_continues(default_qa):
     """A bug below the app (here: the article store failing once) gives a polite message, not "Error"."""
     from gradio_client import Client

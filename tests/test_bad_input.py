@@ -35,6 +35,7 @@ QUESTIONS = {
     "rtl-override": "\u202eSiapa Penjabat Gubernur Banten?",
 }
 BLANK = {"empty", "spaces", "tabs-newlines"}
+TOO_LONG = {"one-megabyte"}  # refused before any work: longer than Settings.max_question_chars
 # Not encodable as UTF-8 (invalid UTF-8 decoded with surrogateescape, a \ud800 escape in JSON), so
 # through the API only: a process boundary cannot carry them as text.
 LONE_SURROGATES = {
@@ -184,9 +185,10 @@ def test_damaged_reader_metadata_names_the_file_and_the_fix(tmp_path, name):
 @pytest.mark.parametrize("name", sorted(QUESTIONS))
 def test_questions_api(default_qa, name):
     question = QUESTIONS[name]
-    if name in BLANK:
-        with pytest.raises(QuestionError):
+    if name in BLANK | TOO_LONG:
+        with pytest.raises(QuestionError) as err:
             default_qa.ask(question)
+        assert err.value.reason == ("too_long" if name in TOO_LONG else "empty")
         return
     answer = default_qa.ask(question)
     assert 0.0 <= answer.score <= 1.0
@@ -255,7 +257,8 @@ def test_questions_cli_batch():
     rows = [json.loads(line) for line in out.stdout.splitlines()]
     assert len(rows) == len(lines)
     errors = [r for r in rows if "error" in r]
-    assert len(errors) == len(BLANK)  # exactly the blank ones are refused, each with a message
+    assert len(errors) == len(BLANK | TOO_LONG)  # exactly the blank and too long ones are refused, with a message
+    assert sum("terlalu panjang" in r["error"] for r in errors) == len(TOO_LONG)
     assert "Damenta" in (rows[-1]["text"] or "")
 
 
@@ -292,3 +295,14 @@ def test_normaliser_properties(text):
 def test_unknown_setting_is_reported():
     with pytest.raises(QAError, match="unknown setting"):
         ArticleQA.from_text("Teks pendek.", topk=3)
+
+
+def test_a_huge_question_is_refused_before_any_work(default_qa, monkeypatch):
+    """Fifty megabytes must not be normalised character by character: refused on its length alone."""
+    import qa.text
+
+    monkeypatch.setattr(qa.text, "replace_surrogates", lambda _: pytest.fail("the question was processed"))
+    with pytest.raises(QuestionError, match="limit is 1,000"):
+        default_qa.ask("a" * 50_000_000)
+    with pytest.raises(QuestionError, match="limit is 1,000"):
+        default_qa.reader.read("a" * 1001, "Konteks.")

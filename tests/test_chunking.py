@@ -96,3 +96,34 @@ def test_first_sentences_and_lone_lines_are_not_headlines() -> None:
     assert headline("Judul\nbaris dua\n\nIsi.") is None  # no blank line right after the first line
     assert headline("J" * 201 + "\n\nIsi.") is None
     assert chunk("Judul saja\n\n", 400) == [(0, 10)]
+
+
+def test_unclosed_quote_is_split_in_linear_time(monkeypatch) -> None:
+    """Timing-free: the characters scanned for quotes grow with the text, not with its square."""
+    from qa import chunking
+
+    scanned = [0]
+    inside = chunking._QuoteState.inside
+
+    def counting(self, pos: int) -> bool:
+        scanned[0] += pos - self.pos
+        return inside(self, pos)
+
+    monkeypatch.setattr(chunking._QuoteState, "inside", counting)
+    work = []
+    for n in (2000, 4000):
+        scanned[0] = 0
+        text = '"' + "Ab. Cd. " * n
+        assert chunking.split_sentences(text) == [(0, len(text) - 1)]  # one sentence: the quote never closes
+        work.append(scanned[0])
+    assert work[0] <= len('"' + "Ab. Cd. " * 2000) and work[1] < 3 * work[0]
+
+
+def test_sentence_at_matches_the_sentences(default_qa) -> None:
+    from qa.chunking import split_sentences
+
+    spans = split_sentences(default_qa.article)
+    for a, b in spans[:10]:
+        assert default_qa.sentence_at(a + 1, b - 1) == (a, b)
+    (a, _), (_, d) = spans[0], spans[1]
+    assert default_qa.sentence_at(a, d) == (a, d)  # a span over two sentences gets both
