@@ -336,6 +336,7 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
 
     from qa import ArticleError, ArticleQA, QAError
     from qa.conversation import contextual_query
+    from qa.fetch import fetch_article
     from qa.text import read_article
 
     def ask(qa: Any, question: str, last: dict) -> tuple[Any, dict]:
@@ -398,15 +399,19 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
     def failed(message: str) -> tuple:
         return gr.skip(), status_html(f"⚠️ {message}", "error"), gr.skip(), gr.skip(), gr.skip()
 
-    def index(make: Callable[[Callable[[float, str], None]], Any]) -> Iterator[tuple]:
-        """Index in a worker thread and stream its progress (per batch of passages) to the status line."""
+    def index(load: Callable[[], tuple[str | None, str]]) -> Iterator[tuple]:
+        """Read (or fetch) the article, then index it in a worker thread and stream the progress (per
+        batch of passages) to the status line. Only indexing holds the lock: a slow news site delays
+        nobody else."""
         updates: queue.Queue[tuple[float, str] | None] = queue.Queue()
         result: dict[str, Any] = {}
 
         def work() -> None:
             try:
+                title, text = load()
                 with index_lock:  # one at a time, even after a closed page abandoned its event
-                    result["qa"] = make(lambda fraction, desc: updates.put((fraction, desc)))
+                    result["qa"] = ArticleQA.from_text(
+                        text, title=title, progress=lambda fraction, desc: updates.put((fraction, desc)))
             except Exception as exc:  # noqa: BLE001 - handed to the event below, which answers the user
                 result["error"] = exc
             finally:
@@ -465,7 +470,7 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
         finally:
             remove_upload(path, root)  # read (or refused): keep no copy
         title = title or first_line_title(text)
-        yield from index(lambda cb: ArticleQA.from_text(text, title=title, progress=cb))
+        yield from index(lambda: (title, text))
 
     def paste(text: Any, title: Any) -> Iterator[tuple]:
         text = text if isinstance(text, str) else ""
@@ -473,14 +478,14 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
             yield failed("Teks terlalu panjang (maksimal 5 MB).")
             return
         name = (title if isinstance(title, str) else "").strip() or first_line_title(text)
-        yield from index(lambda cb: ArticleQA.from_text(text, title=name, progress=cb))
+        yield from index(lambda: (name, text))
 
     def from_link(url: Any) -> Iterator[tuple]:
         url = (url if isinstance(url, str) else "").strip()
         if not url:
             yield failed("Tempel tautan berita terlebih dahulu.")
             return
-        yield from index(lambda cb: ArticleQA.from_url(url, allow_private=allow_private_urls, progress=cb))
+        yield from index(lambda: fetch_article(url, allow_private=allow_private_urls))
 
     def reset() -> tuple:
         default = articles.get(DEFAULT_KEY)
@@ -520,7 +525,8 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
 
         loaded = [doc, status, view, chatbot, last]
         private: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
-        indexing = {**private, "concurrency_limit": 1, "concurrency_id": "index"}
+        # several reads or fetches at once; the indexing itself is one at a time (index_lock)
+        indexing = {**private, "concurrency_limit": 4, "concurrency_id": "index"}
         gr.on([question.submit, send.click], show_question, [question, chatbot], [question, chatbot, asked],
               **private).then(respond, [asked, chatbot, doc, last, status], [chatbot, view, last, status],
                               concurrency_limit=2, concurrency_id="qa", **private

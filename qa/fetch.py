@@ -9,13 +9,21 @@ an attacker could answer differently), every redirect is checked again, and time
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 from .errors import ArticleError, FetchError
 from .text import MAX_ARTICLE_BYTES, html_to_text
+
+if TYPE_CHECKING:
+    import urllib3
 
 TIMEOUT_S = 15.0  # the whole fetch, redirects included
 MAX_PAGE_BYTES = MAX_ARTICLE_BYTES
@@ -49,34 +57,113 @@ def _resolve(host: str, port: int, allow_private: bool) -> str:
     return str(addresses[0])
 
 
+class _Deadline:
+    """Shuts down every socket of a fetch when its time is up.
+
+    Socket timeouts restart with every byte received, so a server that sends one byte a second
+    would hold a fetch for as long as it likes; closing the sockets from a timer bounds connect,
+    TLS handshake, headers and body together.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.at = time.monotonic() + seconds
+        self.sockets: list[socket.socket] = []
+        self.expired = False
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(max(0.0, seconds), self._expire)
+        self._timer.daemon = True
+
+    def remaining(self) -> float:
+        return self.at - time.monotonic()
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self.sockets.append(sock)
+            if self.expired:
+                self._shutdown(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self.sockets:
+                self._shutdown(sock)
+
+    @staticmethod
+    def _shutdown(sock: socket.socket) -> None:
+        with contextlib.suppress(OSError):  # already closed
+            sock.shutdown(socket.SHUT_RDWR)
+
+    @contextmanager
+    def running(self) -> Iterator[_Deadline]:
+        self._timer.start()
+        try:
+            yield self
+        finally:
+            self._timer.cancel()
+
+
+def _pool(scheme: str, ip: str, port: int, host: str, timeout: urllib3.Timeout,
+          deadline: _Deadline) -> urllib3.HTTPConnectionPool:
+    """A one-host connection pool whose sockets the ``deadline`` can shut down."""
+    import urllib3
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+
+    base = HTTPSConnection if scheme == "https" else HTTPConnection
+
+    class Watched(base):  # type: ignore[valid-type, misc]
+        def _new_conn(self) -> socket.socket:
+            sock = super()._new_conn()
+            deadline.watch(sock)
+            return sock
+
+    pool: urllib3.HTTPConnectionPool
+    if scheme == "https":  # TLS name checks against the host name, not the address
+        pool = urllib3.HTTPSConnectionPool(ip, port, timeout=timeout, retries=False, server_hostname=host,
+                                           assert_hostname=host, cert_reqs="CERT_REQUIRED")
+    else:
+        pool = urllib3.HTTPConnectionPool(ip, port, timeout=timeout, retries=False)
+    pool.ConnectionCls = Watched
+    return pool
+
+
 def fetch_html(url: str, *, allow_private: bool = False, timeout: float = TIMEOUT_S,
                max_bytes: int = MAX_PAGE_BYTES, max_redirects: int = MAX_REDIRECTS) -> tuple[str, str]:
     """``(final_url, html)`` of a web page; raises :class:`FetchError` with a reason code."""
+    deadline = _Deadline(timeout)
+    try:
+        with deadline.running():
+            return _fetch(url, allow_private, deadline, max_bytes, max_redirects)
+    except FetchError:
+        if deadline.expired:
+            raise _too_slow(url, timeout) from None
+        raise
+
+
+def _too_slow(url: str, timeout: float) -> FetchError:
+    host = urlsplit(url.strip()).hostname or url[:200]
+    return FetchError(f"{host} was too slow: no full page within {timeout:g} s", "unreachable")
+
+
+def _fetch(url: str, allow_private: bool, deadline: _Deadline, max_bytes: int, max_redirects: int) -> tuple[str, str]:
     import urllib3
 
-    deadline = time.monotonic() + timeout
     for _ in range(max_redirects + 1):
-        parts = urlsplit(url.strip())
+        try:
+            parts = urlsplit(url.strip())
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError as exc:  # "http://[::1", "http://host:99999"
+            raise FetchError(f"not a valid web address: {url[:200]!r}", "bad_url") from exc
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise FetchError(f"not a web address: {url[:200]!r} (use http:// or https://)", "bad_url")
-        try:
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-        except ValueError as exc:
-            raise FetchError(f"bad port in {url[:200]!r}", "bad_url") from exc
         host = parts.hostname
         ip = _resolve(host, port, allow_private)
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise FetchError(f"{host} did not answer within {timeout:g} s", "unreachable")
+        remaining = deadline.remaining()
+        if remaining <= 0 or deadline.expired:
+            raise FetchError(f"{host} did not answer in time", "unreachable")
         limit = urllib3.Timeout(connect=min(remaining, 10.0), read=remaining)
-        pool: urllib3.HTTPConnectionPool
-        if parts.scheme == "https":  # TLS name checks against the host name, not the address
-            pool = urllib3.HTTPSConnectionPool(ip, port, timeout=limit, retries=False, server_hostname=host,
-                                               assert_hostname=host, cert_reqs="CERT_REQUIRED")
-        else:
-            pool = urllib3.HTTPConnectionPool(ip, port, timeout=limit, retries=False)
+        pool = _pool(parts.scheme, ip, port, host, limit, deadline)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        headers = {"Host": parts.netloc.rsplit("@", 1)[-1], "User-Agent": USER_AGENT,
+        headers = {"Host": _host_header(parts.netloc), "User-Agent": USER_AGENT,
                    "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1", "Accept-Encoding": "identity"}
         try:
             with pool:
@@ -99,15 +186,30 @@ def fetch_html(url: str, *, allow_private: bool = False, timeout: float = TIMEOU
                         body += block
                         if len(body) > max_bytes:
                             raise _too_large(url, max_bytes)
-                        if time.monotonic() > deadline:
-                            raise FetchError(f"{host} was too slow: no full page within {timeout:g} s",
-                                             "unreachable")
+                    if deadline.expired:  # the timer cut the body short: not the whole page
+                        raise FetchError(f"{host} was too slow", "unreachable")
                 finally:
                     response.release_conn()
-        except urllib3.exceptions.HTTPError as exc:
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise FetchError(f"cannot reach {host} ({type(exc).__name__}: {exc})", "unreachable") from exc
         return url, _decode(bytes(body), response.headers.get("Content-Type", ""), max_bytes)
     raise FetchError(f"more than {max_redirects} redirects starting from the address given", "redirects")
+
+
+def _host_header(netloc: str) -> str:
+    """The Host header in ASCII: an internationalised name in its IDNA form (пример.test -> xn--e1afmkfd.test)."""
+    hostport = netloc.rsplit("@", 1)[-1]
+    try:
+        hostport.encode("ascii")
+        return hostport
+    except UnicodeEncodeError:
+        host, sep, port = hostport.rpartition(":") if not hostport.endswith("]") else (hostport, "", "")
+        if not sep or not port.isdigit():
+            host, sep, port = hostport, "", ""
+        try:
+            return host.encode("idna").decode("ascii") + sep + port
+        except UnicodeError as exc:
+            raise FetchError(f"not a valid host name: {host[:200]!r}", "bad_url") from exc
 
 
 def _decode(body: bytes, content_type: str, max_bytes: int) -> str:

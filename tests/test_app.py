@@ -3,6 +3,7 @@ it must refuse, and Debian chromium via Playwright (desktop and phone, with scre
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import shutil
@@ -542,6 +543,37 @@ def test_news_link_loads_with_the_private_address_flag(default_qa, news_site):
         assert "tidak dapat dibuka" in status, status
     finally:
         demo.close()
+
+
+def test_a_slow_news_site_does_not_hold_up_another_session(default_qa):
+    """A link to a server that drips one byte a second is fetched outside the indexing lock and its
+    queue slot: another session's paste is indexed meanwhile."""
+    import threading
+
+    from test_fetch import Dripping
+
+    drip = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Dripping)
+    threading.Thread(target=drip.serve_forever, daemon=True).start()
+    articles = app.Articles()
+    articles.put(default_qa, app.DEFAULT_KEY)
+    demo = app.build(articles, allow_private_urls=True)
+    app.launch(demo, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
+    link: list = []
+    try:
+        slow = threading.Thread(target=lambda: link.append(page_event(
+            demo.local_url, "from_link", [f"http://127.0.0.1:{drip.server_address[1]}/headers"])))
+        slow.start()
+        time.sleep(2)
+        t0 = time.monotonic()
+        status = page_event(demo.local_url, "paste", ["Festival kopi digelar di Lampung pada Sabtu.", "Kopi"])[1]
+        assert "siap" in status and time.monotonic() - t0 < 10, status
+        assert slow.is_alive()  # the link is still being fetched
+        slow.join(60)
+        assert "tidak dapat dibuka" in link[0][1] or "lambat" in link[0][1], link
+    finally:
+        demo.close()
+        drip.shutdown()
+        drip.server_close()
 
 
 def test_stopping_the_app_removes_its_upload_directory(server):

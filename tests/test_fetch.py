@@ -175,3 +175,57 @@ def test_https_verifies_the_certificate_against_the_host_name(tmp_path, monkeypa
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+class Dripping(BaseHTTPRequestHandler):
+    """One byte a second: in the status line and headers (/headers) or in the body (/body)."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        import time
+
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n"
+        data = head + b"<p>" + b"kopi " * 20000 if self.path == "/body" else head
+        start = 0 if self.path == "/headers" else len(head)
+        try:
+            self.wfile.write(data[:start])
+            self.wfile.flush()
+            for i in range(start, min(len(data), start + 30)):  # 30 s at most, then the server gives up
+                self.wfile.write(data[i : i + 1])
+                self.wfile.flush()
+                time.sleep(1)
+        except OSError:
+            pass  # the client hung up, as it should
+
+
+@pytest.mark.parametrize("path", ["/headers", "/body"])
+def test_overall_deadline_holds_against_a_dripping_server(path):
+    import time
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Dripping)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        t0 = time.monotonic()
+        url = f"http://127.0.0.1:{httpd.server_address[1]}{path}"
+        with pytest.raises(FetchError) as info:
+            fetch.fetch_article(url, allow_private=True, timeout=2)
+        assert info.value.reason == "unreachable" and "too slow" in str(info.value)
+        assert time.monotonic() - t0 < 4  # the 2 s deadline, not the server's 30 s
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://[::1]:99999/", "http://[zz::1]/", "http://a b/"])
+def test_malformed_addresses_are_bad_urls(url):
+    assert reason(lambda: fetch.fetch_article(url)) in ("bad_url", "unreachable")
+    assert reason(lambda: fetch.fetch_article("http://[::1")) == "bad_url"
+
+
+def test_internationalised_host_names_are_sent_in_idna():
+    assert fetch._host_header("пример.test:8080") == "xn--e1afmkfd.test:8080"
+    assert fetch._host_header("user@пример.test") == "xn--e1afmkfd.test"
+    assert fetch._host_header("[::1]:80") == "[::1]:80"
+    assert reason(lambda: fetch.fetch_article("http://пример.test/", timeout=5)) in ("unreachable", "bad_url")
