@@ -8,7 +8,7 @@ class QAError(Exception):
 class ArticleError(QAError):
     """The article is missing, empty, binary or not decodable.
 
-    ``reason`` is a stable code (missing, empty, binary, pdf, encoding, no_text, too_large; for pages
+    ``reason`` is a stable code (missing, empty, binary, pdf, encoding, no_text, not_text, too_large; for pages
     fetched by URL also bad_url, refused, unreachable, redirects, not_html) that user interfaces
     translate into their own language.
     """

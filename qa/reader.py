@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import ModelError, QuestionError
+from .errors import ArticleError, ModelError, QuestionError
 from .settings import BUNDLED_EMBEDDER, DEFAULT_READER, Settings
 from .text import clean_question, replace_surrogates
 from .types import Answer, Passage
@@ -32,6 +32,10 @@ WEIGHTS = "reader.safetensors"
 META = "reader.json"
 MAX_QUESTION_TOKENS = 64
 N_BEST = 40  # span candidates kept per window before snapping and de-duplication
+READ_BATCH = 16  # windows per ONNX Runtime call: memory stays bounded however long the text
+#: ``Reader.read`` reads every window of its context; longer texts go through ``ArticleQA``, which
+#: retrieves the few passages worth reading (about 100 windows, a few seconds on 2 cores).
+MAX_READ_CHARS = 50_000
 #: ``(input_ids, attention_mask) -> [start_logits, end_logits]``, e.g. a :class:`qa.runtime.Encoder`
 Forward = Callable[[np.ndarray, np.ndarray], list[np.ndarray]]
 _STRIP = " \t\n,.;:!?\"'“”‘’«»–—-"
@@ -87,6 +91,12 @@ class Reader:
         """Answer ``question`` from ``context``; offsets are into ``context``."""
         settings = settings or Settings()
         question = clean_question(question, settings.max_question_chars)
+        if not isinstance(context, str):
+            raise ArticleError(f"the context must be text, not {type(context).__name__}", "not_text")
+        if len(context) > MAX_READ_CHARS:
+            raise ArticleError(f"the context is {len(context):,} characters; Reader.read reads at most "
+                               f"{MAX_READ_CHARS:,}: use ArticleQA.from_text(context).ask(question), which "
+                               "retrieves the passages worth reading", "too_large")
         context = replace_surrogates(context)  # one for one: offsets into the caller's context hold
         passage = Passage(context, 0, len(context), 1.0, 0)
         return self.read_passages(question, context, [passage], settings)
@@ -150,7 +160,10 @@ class Reader:
         if not passages:
             return []
         ids, mask, windows = self._windows(question, passages, settings)
-        starts, ends = self.encoder(ids, mask)
+        logits = [self.encoder(ids[i : i + READ_BATCH], mask[i : i + READ_BATCH])
+                  for i in range(0, len(ids), READ_BATCH)]
+        starts = np.concatenate([s for s, _ in logits])
+        ends = np.concatenate([e for _, e in logits])
         best: dict[tuple[int, int, int], float] = {}
         for w, win in enumerate(windows):
             valid = np.array([o is not None for o in win.offsets])

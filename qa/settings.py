@@ -68,6 +68,27 @@ class Settings:
     #: 1 F1 point of fp32 in the news condition (``python eval/evaluate.py --validation [--no-int8]``).
     int8: bool = True
 
+    def __post_init__(self) -> None:
+        """Every field checked once, here: a wrong type or range is a ``QAError`` naming the field, the
+        value and what is allowed (not a ZeroDivisionError or a hang later)."""
+        for name, (low, high) in _INT_RANGES.items():
+            value = getattr(self, name)
+            if value is None and name == "num_threads":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                _invalid(name, value, f"a whole number from {low} to {high}")
+        for name in ("stemming", "abbreviations", "int8"):
+            if not isinstance(getattr(self, name), bool):
+                _invalid(name, getattr(self, name), "True or False")
+        for name in ("embedder", "reader"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name).strip():
+                _invalid(name, getattr(self, name), "a model name or folder")
+        t = self.no_answer_threshold
+        if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not 0.0 <= t <= 1.0):
+            _invalid("no_answer_threshold", t, "None or a probability from 0 to 1")  # also refuses nan
+        if self.window_stride >= self.window_tokens:
+            _invalid("window_stride", self.window_stride, f"less than window_tokens ({self.window_tokens})")
+
     def with_overrides(self, **overrides: object) -> Settings:
         known = {f.name for f in fields(self)}
         unknown = sorted(set(overrides) - known)
@@ -76,3 +97,17 @@ class Settings:
 
             raise QAError(f"unknown setting(s) {unknown}; known settings: {sorted(known)}")
         return replace(self, **overrides)  # type: ignore[arg-type]
+
+
+#: Allowed ranges of the whole-number settings (inclusive).
+_INT_RANGES = {
+    "chunk_chars": (20, 100_000), "chunk_overlap": (0, 100), "top_k": (1, 1_000), "rrf_k": (1, 10_000),
+    "max_question_chars": (1, 1_000_000), "max_answer_tokens": (1, 512), "window_tokens": (32, 512),
+    "window_stride": (1, 511), "n_alternatives": (0, 100), "num_threads": (1, 256),
+}
+
+
+def _invalid(name: str, value: object, allowed: str) -> None:
+    from .errors import QAError
+
+    raise QAError(f"setting {name}={value!r} is not valid: it must be {allowed}")

@@ -306,3 +306,22 @@ def test_a_huge_question_is_refused_before_any_work(default_qa, monkeypatch):
         default_qa.ask("a" * 50_000_000)
     with pytest.raises(QuestionError, match="limit is 1,000"):
         default_qa.reader.read("a" * 1001, "Konteks.")
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("chunk_chars", 0), ("chunk_chars", -5), ("chunk_overlap", -1), ("rrf_k", -1), ("rrf_k", 0),
+    ("no_answer_threshold", "0.5"), ("no_answer_threshold", float("nan")), ("no_answer_threshold", 7),
+    ("top_k", "3"), ("top_k", 0), ("top_k", True), ("num_threads", 10**6), ("num_threads", 0),
+    ("window_stride", 256), ("int8", "yes"), ("reader", ""), ("max_answer_tokens", 2.5),
+])
+def test_settings_are_validated_with_field_value_and_range(field, value):
+    with pytest.raises(QAError) as err:
+        Settings(**{field: value})
+    assert field in str(err.value) and "must be" in str(err.value)
+    with pytest.raises(QAError):
+        ArticleQA.from_text("Teks singkat.", **{field: value})
+
+
+def test_context_that_is_not_text_is_a_clear_error(default_qa):
+    with pytest.raises(QuestionError, match="context must be text"):
+        default_qa.ask("Kapan itu?", context=123)  # type: ignore[arg-type]

@@ -159,3 +159,22 @@ def test_onnx_runtime_reader_matches_torch(reader):
     for got, want in zip(ours, (out.start_logits, out.end_logits)):
         valid = mask.astype(bool)
         assert np.abs(got[valid] - want.numpy()[valid]).max() < 1e-3
+
+
+def test_long_contexts_are_read_in_bounded_batches_or_refused(monkeypatch):
+    from qa import ArticleError, Reader
+    from qa import reader as reader_module
+
+    reader = Reader.default()
+    sizes: list[int] = []
+    encoder = reader.encoder
+    monkeypatch.setattr(reader, "encoder", lambda ids, mask: (sizes.append(len(ids)), encoder(ids, mask))[1])
+    context = "Festival kopi digelar di Lampung pada Sabtu. " * 400  # ~18 KB: many windows
+    answer = reader.read("Di mana festival kopi digelar?", context)
+    assert answer.text is None or context[answer.start:answer.end] == answer.text
+    assert len(sizes) > 1 and max(sizes) <= reader_module.READ_BATCH
+    for bad, reason in (("x" * (reader_module.MAX_READ_CHARS + 1), "too_large"), (None, "not_text"),
+                        (b"bytes", "not_text")):
+        with pytest.raises(ArticleError) as err:
+            reader.read("Apa?", bad)  # type: ignore[arg-type]
+        assert err.value.reason == reason
