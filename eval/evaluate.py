@@ -69,18 +69,52 @@ def load_pairs(path: Path) -> list[Item]:
             continue
         try:
             row = json.loads(line)
-            answers = row["answers"]
-            if not isinstance(row["question"], str) or not isinstance(answers, list):
-                raise TypeError("'question' must be a string and 'answers' a list")
+            if not isinstance(row, dict):
+                raise TypeError("a line must be a JSON object")
+            question, answers = row["question"], row["answers"]
+            if not isinstance(question, str) or not question.strip():
+                raise TypeError("'question' must be a non-empty string")
+            if not isinstance(answers, list) or not all(isinstance(a, str) and a.strip() for a in answers):
+                raise TypeError("'answers' must be a list of non-empty strings")
             # lone surrogates (a \ud800 escape) would fail the tokenizer and the UTF-8 report files
             fix = replace_surrogates
-            items.append(Item(fix(str(row.get("id", lineno))), fix(row["question"]), [fix(str(a)) for a in answers]))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise QAError(f"{path}:{lineno}: malformed line ({type(exc).__name__}: {exc}); expected "
+            items.append(Item(fix(str(row.get("id", lineno))), fix(question), [fix(a) for a in answers]))
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
+            raise QAError(f"{path}:{lineno}: malformed line ({type(exc).__name__}: {str(exc)[:200]}); expected "
                           '{"id": "...", "question": "...", "answers": ["..."]}') from exc
     if not items:
         raise QAError(f"{path}: no Q&A pairs found")
     return items
+
+
+def writable(path: Path | None, flag: str) -> None:
+    """Refuse an output path that cannot be written before the run, not after it."""
+    if path is None:
+        return
+    if path.is_dir() or not path.parent.is_dir():
+        raise QAError(f"{flag} {path}: not a file in an existing folder")
+    existed = path.exists()
+    try:
+        with path.open("a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise QAError(f"{flag} {path}: cannot be written ({exc.strerror or exc})") from exc
+    if not existed:
+        path.unlink()
+
+
+def probability(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{text} is not a probability from 0 to 1")
+    return value
+
+
+def count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative")
+    return value
 
 
 def gold_rank(passages: list[Passage], answers: list[str]) -> int | None:
@@ -322,12 +356,13 @@ def main(argv: list[str] | None = None) -> int:
                     help="with --squad: undo pre-tokenised punctuation spacing (FacQA) before reading")
     ap.add_argument("--mode", choices=["reader", "open"], default="reader",
                     help="with --squad: read each gold passage (reader) or retrieve from all passages (open)")
-    ap.add_argument("--limit", type=int, default=0, help="evaluate only the first N questions")
+    ap.add_argument("--limit", type=count, default=0, help="evaluate only the first N questions")
     ap.add_argument("--top-k", type=int, default=Settings.top_k,
                     help=f"passages read per question (default {Settings.top_k})")
     ap.add_argument("--chunk-chars", type=int, default=Settings.chunk_chars,
                     help=f"passage length when indexing (default {Settings.chunk_chars})")
-    ap.add_argument("--threshold", type=float, default=None, help="override the reader's no-answer threshold")
+    ap.add_argument("--threshold", type=probability, default=None,
+                    help="override the reader's no-answer threshold (0 to 1)")
     ap.add_argument("--int8", action=argparse.BooleanOptionalAction, default=Settings.int8,
                     help="run the reader with int8 linear layers (Settings.int8, the default) or in fp32")
     ap.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads (Settings.num_threads)")
@@ -338,6 +373,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if sum(x is not None for x in (args.squad, args.articles, args.pairs or args.article)) > 1:
             raise QAError("choose one of --squad, --articles and --pairs/--article")
+        for path, flag in ((args.json, "--json"), (args.markdown, "--markdown"), (args.plot, "--plot")):
+            writable(path, flag)
+        Settings(top_k=args.top_k, chunk_chars=args.chunk_chars, num_threads=args.threads)  # checked before the run
         settings = {"no_answer_threshold": 0.0, "top_k": args.top_k, "int8": args.int8,
                     "chunk_chars": args.chunk_chars, "num_threads": args.threads}
         if args.validation:

@@ -86,8 +86,8 @@ def load_squad(path: str | Path) -> list[Example]:
     path = Path(path)
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise QAError(f"{path}: not a readable JSON file ({exc})") from exc
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
+        raise QAError(f"{path}: not a readable JSON file ({type(exc).__name__}: {str(exc)[:200]})") from exc
     try:
         docs = _File.model_validate(raw).data
     except ValidationError as exc:

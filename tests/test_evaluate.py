@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -99,3 +101,33 @@ def test_articles_folder_with_a_bad_gold_answer_names_the_line(tmp_path):
     (tmp_path / "x.jsonl").write_text('{"question": "Apa?", "answers": ["tidak ada"]}\n', encoding="utf-8")
     proc = run("--articles", str(tmp_path))
     assert proc.returncode == 2 and "x.jsonl:1" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("args", [["--chunk-chars", "0"], ["--top-k", "0"], ["--json", "/nonexistent-dir/r.json"],
+                                  ["--markdown", "/"], ["--plot", "/proc/forbidden.png"]])
+def test_bad_options_fail_before_the_run(args):
+    proc = run(*args, "--limit", "1", timeout=120)
+    assert proc.returncode == 2 and "error:" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr[-1500:]
+    assert "questions" not in proc.stderr  # no progress bar: nothing was evaluated
+
+
+@pytest.mark.parametrize("args", [["--threshold", "nan"], ["--threshold", "7"], ["--limit", "-1"]])
+def test_out_of_range_numbers_are_usage_errors(args):
+    proc = run(*args, timeout=60)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("line", ['{"question": "Siapa?", "answers": [null, 1, {}]}',
+                                  '{"question": " ", "answers": []}', "[" * 100_000 + "]" * 100_000])
+def test_bad_pairs_lines_name_file_and_line(tmp_path, line):
+    pairs = tmp_path / "p.jsonl"
+    pairs.write_text('{"question": "Siapa Penjabat Gubernur Banten?", "answers": ["A Damenta"]}\n' + line + "\n")
+    proc = run("--pairs", str(pairs), timeout=120)
+    assert proc.returncode == 2 and f"{pairs}:2" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr[-800:]
+
+
+def test_deeply_nested_squad_file_is_a_clear_error(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    proc = run("--squad", str(path), timeout=120)
+    assert proc.returncode == 2 and "not a readable JSON file" in proc.stderr and "Traceback" not in proc.stderr
