@@ -592,14 +592,20 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Tanya Artikel: chat about a news article (Gradio).")
     ap.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                     help="address to bind (default 127.0.0.1, or $GRADIO_SERVER_NAME)")
-    ap.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
-                    help="port (default 7860, or $GRADIO_SERVER_PORT)")
+    ap.add_argument("--port", default=os.environ.get("GRADIO_SERVER_PORT", "7860"),
+                    help="port, 1 to 65535 (default 7860, or $GRADIO_SERVER_PORT)")
     ap.add_argument("--expose", action="store_true",
                     help="allow a non-loopback --host: anyone who can reach it can use the app")
     ap.add_argument("--article", help="start with this article (.txt, .md, .html) instead of the bundled one")
     ap.add_argument("--allow-private-urls", action="store_true",
                     help="let the link field fetch private, loopback and link-local addresses (intranets, tests)")
     args = ap.parse_args(argv)
+    port = str(args.port).strip()
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        print(f"error: port {args.port!r} is not a port number from 1 to 65535 (--port or $GRADIO_SERVER_PORT)",
+              file=sys.stderr)
+        return 2
+    args.port = int(port)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for name in ("tanya-artikel", "qa"):  # our own progress and rebuild messages, not every HTTP request
         logging.getLogger(name).setLevel(logging.INFO)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 from dataclasses import asdict
 from typing import Any, NoReturn
@@ -231,3 +232,9 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps({"error": message(exc), "kind": type(exc).__name__}, ensure_ascii=False))
         print(f"Kesalahan: {message(exc)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: stop quietly, with the shell's code for SIGINT
+        return 130
+    except BrokenPipeError:  # `... | head`: the reader left; say nothing more, with the shell's code for SIGPIPE
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        return 141

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,8 @@ class BM25Index:
 
     def __init__(self, texts: list[str], stemming: bool = False, abbreviations: bool = False) -> None:
         import bm25s
+
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets DEBUG on itself when imported
 
         self.stemmer = make_stemmer(stemming)
         self.abbreviations = abbreviations

@@ -177,6 +177,15 @@ def test_port_in_use_is_one_error_line():
     assert len(lines) == 1 and lines[0].startswith("error:") and str(port) in lines[0], proc.stderr[-2000:]
 
 
+@pytest.mark.parametrize(("args", "env"), [(["--port", "99999"], {}), (["--port", "-1"], {}), (["--port", "x"], {}),
+                                           ([], {"GRADIO_SERVER_PORT": "abc"}), ([], {"GRADIO_SERVER_PORT": "0"})])
+def test_bad_port_is_one_error_line(args, env):
+    proc = subprocess.run([sys.executable, "app.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **env})
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: port"), proc.stderr[-2000:]
+
+
 def test_escape_keeps_apostrophes_and_neutralises_markup():
     assert app.escape("Jum'at") == "Jum'at"
     assert app.escape("**a** <b>&") == r"\*\*a\*\* &lt;b&gt;&amp;"

@@ -94,3 +94,28 @@ def test_news_link(tmp_path):
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_closed_pipe_and_ctrl_c_end_quietly():
+    import signal
+    import time
+
+    lines = b"Siapa Penjabat Gubernur Banten?\n" * 200
+    proc = subprocess.Popen([sys.executable, "-m", "qa", "ask", "-", "--json"], cwd=ROOT, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdin.write(lines)
+    proc.stdin.close()
+    assert proc.stdout.read(1) == b"{"
+    proc.stdout.close()  # like `| head -c1`
+    assert proc.wait(timeout=300) == 141
+    assert b"Traceback" not in proc.stderr.read()
+
+    proc = subprocess.Popen([sys.executable, "-m", "qa", "ask", "-"], cwd=ROOT, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdin.write(lines)
+    proc.stdin.flush()
+    assert proc.stdout.readline()  # answering has started
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and b"Traceback" not in err, err[-1500:]
