@@ -33,10 +33,31 @@ USER_AGENT = "tanya-artikel/0.1 (+https://pypi.org/project/tanya-artikel/)"
 _CHUNK = 64 * 1024
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # well-known NAT64 prefix: the last 32 bits are IPv4
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # local-use NAT64 (RFC 8215): never public
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """IPv4 addresses an IPv6 address carries: mapped, compatible, translated, NAT64, 6to4, Teredo."""
+    out = [v4 for v4 in (ip.ipv4_mapped, ip.sixtofour) if v4 is not None]
+    if ip.teredo:
+        out += list(ip.teredo)
+    head = ip.packed[:12]
+    if head in (bytes(12), bytes(8) + b"\xff\xff\x00\x00") or ip in _NAT64:  # ::a.b.c.d, ::ffff:0:a.b.c.d
+        out.append(ipaddress.IPv4Address(ip.packed[12:]))
+    return out
+
+
 def _refused(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """True for addresses outside the public internet (private, loopback, link-local, multicast, ...)."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    """True for addresses outside the public internet (private, loopback, link-local, multicast, ...),
+    also when written as an IPv6 address that embeds a non-public IPv4 one, or deprecated site-local."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.is_site_local or ip in _NAT64_LOCAL:
+            return True
+        if any(_refused(v4) for v4 in _embedded_ipv4(ip)):
+            return True
+        if ip.ipv4_mapped is not None:
+            return False  # a public IPv4 address, checked just above
     return not ip.is_global or ip.is_multicast
 
 

@@ -229,3 +229,15 @@ def test_internationalised_host_names_are_sent_in_idna():
     assert fetch._host_header("user@пример.test") == "xn--e1afmkfd.test"
     assert fetch._host_header("[::1]:80") == "[::1]:80"
     assert reason(lambda: fetch.fetch_article("http://пример.test/", timeout=5)) in ("unreachable", "bad_url")
+
+
+@pytest.mark.parametrize("address", ["::7f00:1", "::ffff:0:7f00:1", "64:ff9b::7f00:1", "64:ff9b::a00:1",
+                                     "2002:7f00:1::", "2002:c0a8:101::", "fec0::1", "::ffff:10.0.0.1",
+                                     "64:ff9b:1::8.8.8.8"])
+def test_ipv6_forms_of_non_public_addresses_are_refused(address):
+    assert fetch._refused(ipaddress.ip_address(address))
+
+
+@pytest.mark.parametrize("address", ["::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::", "2001:4860:4860::8888"])
+def test_public_addresses_in_ipv6_forms_are_allowed(address):
+    assert not fetch._refused(ipaddress.ip_address(address))
