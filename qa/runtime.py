@@ -141,12 +141,14 @@ def _complete(folder: Path) -> bool:
 
 def _exported_in(root: Path, key: str, build: Callable[[Path], None]) -> Path:
     target = root / key
+    if root.is_dir():  # what killed exports left, on every start, not only before the next export
+        with contextlib.suppress(OSError):
+            integrity.remove_stale(root, [".export-*"], STALE_EXPORT_S)
     if _complete(target):
         with contextlib.suppress(OSError):  # a read-only cache still serves its exports
             os.utime(target / META)  # last use, for prune_stale
     else:
         root.mkdir(parents=True, exist_ok=True)
-        integrity.remove_stale(root, [".export-*"], STALE_EXPORT_S)
         if target.exists():
             log.warning("exported model %s is incomplete (a file was deleted, or it predates integrity records); "
                         "exporting it again", target)

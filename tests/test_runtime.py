@@ -200,3 +200,8 @@ def test_killed_exports_are_removed_at_start(tmp_path, monkeypatch):
     os.utime(killed, (time.time() - 7200, time.time() - 7200))
     load_encoder("tiny", tiny_build)
     assert not killed.exists() and live.exists()
+    killed.mkdir()  # killed again; the model is exported by now, and its next load still clears it
+    os.utime(killed, (time.time() - 7200, time.time() - 7200))
+    calls: list = []
+    load_encoder("tiny", counted(calls))
+    assert not calls and not killed.exists() and live.exists()
