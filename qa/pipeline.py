@@ -168,7 +168,8 @@ class ArticleQA:
                 "passages.json": lambda p: p.write_text(json.dumps(spans), encoding="utf-8"),
                 "dense.faiss": lambda p: faiss.write_index(dense.index, str(p)),
             })
-        except OSError as exc:  # a read-only or full disk costs the cache, not the answer
+        except (OSError, RuntimeError) as exc:  # a read-only or full disk costs the cache, not the answer
+            # (FAISS reports a failed write, e.g. a disk that filled up mid-file, as RuntimeError)
             log.warning("could not save the index to %s (%s); continuing without it", self.index_dir, exc)
         return passages, dense
 

@@ -217,3 +217,21 @@ def test_default_article_with_other_chunking_leaves_committed_index_alone():
     other = ArticleQA.default(chunk_chars=300)
     assert other.index_dir != DEFAULT_INDEX_DIR and (other.index_dir / "manifest.json").is_file()
     assert {p.name: p.read_bytes() for p in DEFAULT_INDEX_DIR.iterdir()} == before
+
+
+def test_disk_full_while_writing_the_faiss_file_still_answers(index_dir, monkeypatch, caplog):
+    """passages.json fits, dense.faiss does not: FAISS raises RuntimeError; the answer comes, the cache
+    is skipped with a warning, and nothing half-written is left."""
+    import faiss
+
+    def full_disk(index, path):
+        with open(path, "wb") as f:
+            f.write(b"\0" * 100)
+        raise RuntimeError("Error in faiss::FileIOWriter: fwrite failed: No space left on device")
+
+    monkeypatch.setattr(faiss, "write_index", full_disk)
+    with caplog.at_level(logging.WARNING):
+        qa = build(index_dir)
+    assert qa.ask("Berapa harga sepeda itu?").text
+    assert "could not save the index" in caplog.text
+    assert not index_dir.exists() and not list(index_dir.parent.glob(".idx.tmp-*"))
