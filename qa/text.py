@@ -14,7 +14,13 @@ HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text", ""}
 #: Site navigation, removed before extraction: trafilatura's fallback extractors would otherwise
 #: return a page whose only text is its menu ("Home") as the article.
-NAVIGATION_XPATHS = ["//nav", "//*[@role='navigation']", "//menu", "//footer", "//header[not(ancestor::article)]"]
+NAVIGATION_XPATHS = ["//nav", "//*[@role='navigation']", "//menu", "//footer", "//header[not(ancestor::article)]",
+                     "//*[contains(concat(' ', normalize-space(@class), ' '), ' menu ')]",
+                     "//*[contains(concat(' ', normalize-space(@class), ' '), ' navbar ')]",
+                     "//*[@id='menu' or @id='nav' or @id='navigation']"]
+#: Words of the extracted text that are not link texts: fewer than this (or than a fifth of the text)
+#: and the page is a list of links (a menu, a directory listing, an index page), not an article.
+MIN_PROSE_WORDS = 12
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -68,7 +74,31 @@ def html_to_text(html: str) -> tuple[str | None, str]:
     text = getattr(doc, "text", None) if doc is not None else None
     if not text or not text.strip():
         raise ArticleError("no main text found in the HTML page", "no_text")
+    if _mostly_links(html, text):
+        raise ArticleError("the page is a list of links (a menu or a directory listing), not an article", "no_text")
     return title, text
+
+
+def _mostly_links(html: str, text: str) -> bool:
+    """Whether the extracted text is little more than the page's link texts."""
+    from collections import Counter
+
+    import lxml.etree
+    import lxml.html
+
+    try:
+        tree = lxml.html.fromstring(html)
+    except (ValueError, lxml.etree.ParserError):
+        return False
+    linked = Counter(w for a in tree.iter("a") for w in a.text_content().lower().split())
+    words = text.lower().split()
+    prose = 0
+    for w in words:
+        if linked[w] > 0:
+            linked[w] -= 1
+        else:
+            prose += 1
+    return prose < max(MIN_PROSE_WORDS, len(words) // 5)
 
 
 def read_article(path: str | Path) -> tuple[str | None, str]:

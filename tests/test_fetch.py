@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -241,3 +241,35 @@ def test_ipv6_forms_of_non_public_addresses_are_refused(address):
 @pytest.mark.parametrize("address", ["::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::", "2001:4860:4860::8888"])
 def test_public_addresses_in_ipv6_forms_are_allowed(address):
     assert not fetch._refused(ipaddress.ip_address(address))
+
+
+@pytest.mark.parametrize("page", [
+    "<html><body><ul><li><a href='/a'>Beranda</a></li><li><a href='/b'>Politik</a></li>"
+    "<li><a href='/c'>Ekonomi dan bisnis</a></li><li><a href='/d'>Olahraga dan hiburan</a></li></ul></body></html>",
+    "<html><body><div class='menu top'><a href='/a'>Beranda</a> <a href='/b'>Politik</a> "
+    "<a href='/c'>Ekonomi nasional</a></div></body></html>",
+    "<!DOCTYPE HTML><html><head><title>Directory listing for /</title></head><body><h1>Directory listing for /</h1>"
+    "<hr><ul><li><a href='berita.html'>berita.html</a></li><li><a href='foto/'>foto/</a></li></ul><hr></body></html>",
+])
+def test_pages_of_links_are_not_articles(page):
+    from qa.text import html_to_text
+
+    with pytest.raises(ArticleError) as err:
+        html_to_text(page)
+    assert err.value.reason == "no_text"
+
+
+def test_a_directory_listing_link_is_refused(tmp_path):
+    import functools
+
+    (tmp_path / "berita.html").write_text(NEWS, encoding="utf-8")
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/"
+        assert reason(lambda: fetch.fetch_article(url, allow_private=True)) == "no_text"
+        assert "120 petani kopi" in fetch.fetch_article(url + "berita.html", allow_private=True)[1]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
