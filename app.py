@@ -19,6 +19,7 @@ import contextlib
 import ctypes
 import html
 import ipaddress
+import json
 import logging
 import os
 import queue
@@ -38,6 +39,9 @@ from typing import Any
 from qa.types import CONFIDENT
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+MAX_FILES_PER_UPLOAD = 1
+UPLOAD_BYTES_PER_CLIENT = 40 * 1024 * 1024  # per client address in any UPLOAD_WINDOW_S
+UPLOAD_WINDOW_S = 600.0
 UPLOAD_TYPES = (".txt", ".md", ".html", ".htm")
 DECLINE = "Maaf, jawabannya tidak ada di artikel."
 EMPTY_PROMPT = "Silakan ketik pertanyaan tentang artikel terlebih dahulu."
@@ -211,10 +215,14 @@ def release_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
-def article_html(qa: Any, span: tuple[int, int] | None = None, tentative: bool = False) -> str:
+def article_html(qa: Any, span: tuple[int, int] | None = None, tentative: bool = False,
+                 title: str | None = None) -> str:
+    """The article with the answer marked; ``title`` is the session's own (the cached article may be
+    shared by sessions that gave the same text other titles)."""
     text = qa.article
-    shown_title = qa.title and not text.lstrip("# \n").startswith(qa.title.rstrip("…"))
-    title = f"<h3>{html.escape(qa.title)}</h3>" if shown_title else ""
+    heading = title if title is not None else qa.title
+    shown_title = heading and not text.lstrip("# \n").startswith(heading.rstrip("…"))
+    title_html = f"<h3>{html.escape(heading)}</h3>" if shown_title else ""
     if span and 0 <= span[0] < span[1] <= len(text):
         a, b = span
         cls = "answer tentative" if tentative else "answer"
@@ -222,7 +230,7 @@ def article_html(qa: Any, span: tuple[int, int] | None = None, tentative: bool =
                 + html.escape(text[b:]))
     else:
         body = html.escape(text)
-    return f'<div class="article" id="article-view">{title}<div class="article-text">{body}</div></div>'
+    return f'<div class="article" id="article-view">{title_html}<div class="article-text">{body}</div></div>'
 
 
 def status_html(message: str, kind: str = "info") -> str:
@@ -305,6 +313,75 @@ def sweep_uploads(root: Path, max_age_s: float) -> int:
     return removed
 
 
+class UploadLimits:
+    """ASGI middleware bounding the upload route per request and per client.
+
+    The route stores files before any event sees them, so it is limited here: one file of at most
+    ``MAX_UPLOAD_BYTES`` per request (the page sends one), and ``UPLOAD_BYTES_PER_CLIENT`` per client
+    address in any ``UPLOAD_WINDOW_S`` seconds. Refusals are 413 / 429 with an Indonesian message.
+    """
+
+    ROUTE = re.compile(r"/gradio_api/upload/?$")
+    MAX_REQUEST_BYTES = MAX_UPLOAD_BYTES + 64 * 1024  # the file and its multipart envelope
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.sent: dict[str, list[tuple[float, int]]] = {}
+        self._lock = threading.Lock()
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if not (scope.get("type") == "http" and scope.get("method") == "POST"
+                and self.ROUTE.search(scope.get("path", ""))):
+            await self.app(scope, receive, send)
+            return
+        body = bytearray()
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if len(body) > self.MAX_REQUEST_BYTES:
+                await self._refuse(send, 413, "Berkas terlalu besar (maksimal 5 MB).")
+                return
+            if message.get("type") == "http.disconnect":
+                return
+            if not message.get("more_body"):
+                break
+        if body.count(b'filename="') > MAX_FILES_PER_UPLOAD:
+            await self._refuse(send, 413, "Unggah satu berkas setiap kali.")
+            return
+        client = (scope.get("client") or ("?", 0))[0]
+        if not self._allow(client, len(body)):
+            await self._refuse(send, 429, "Terlalu banyak unggahan. Coba lagi beberapa menit lagi.")
+            return
+        replayed = False
+
+        async def replay() -> dict:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    def _allow(self, client: str, size: int) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            recent = [(t, n) for t, n in self.sent.get(client, []) if now - t < UPLOAD_WINDOW_S]
+            if sum(n for _, n in recent) + size > UPLOAD_BYTES_PER_CLIENT:
+                self.sent[client] = recent
+                return False
+            self.sent[client] = recent + [(now, size)]
+            return True
+
+    @staticmethod
+    async def _refuse(send: Any, status: int, detail: str) -> None:
+        body = json.dumps({"detail": detail}, ensure_ascii=False).encode()
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json; charset=utf-8"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
 class OnlyPublicApi:
     """ASGI middleware: of the HTTP API routes, only the documented endpoints (``PUBLIC_API``) answer.
 
@@ -372,7 +449,8 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
             return history + [{"role": "assistant", "content": UNEXPECTED}], gr.skip(), last, gr.skip()
         shown = answer if answer.text is not None else tentative(answer)
         span = (shown.start, shown.end) if shown is not None else None
-        view = article_html(qa, span, tentative=answer.text is None)
+        title = doc.get("title") if isinstance(doc, dict) and isinstance(doc.get("title"), str) else None
+        view = article_html(qa, span, tentative=answer.text is None, title=title)
         return history + answer_messages(qa, answer), view, last, cleared
 
     def chat(message: str, previous_question: str = "") -> str:
@@ -547,8 +625,9 @@ def launch(demo: Any, host: str, port: int, **kwargs: Any) -> None:
     from starlette.middleware import Middleware
 
     # footer_links=[]: gradio's footer is in English; the API is documented in the README
+    middleware = [Middleware(OnlyPublicApi), Middleware(UploadLimits)]
     demo.launch(server_name=host, server_port=port, max_file_size=MAX_UPLOAD_BYTES, show_error=False, css=CSS,
-                head=HEAD, footer_links=[], app_kwargs={"middleware": [Middleware(OnlyPublicApi)]}, **kwargs)
+                head=HEAD, footer_links=[], app_kwargs={"middleware": middleware}, **kwargs)
 
 
 def is_loopback(host: str) -> bool:

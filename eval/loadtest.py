@@ -64,14 +64,14 @@ def synthetic_article(seed: int, kb: int) -> str:
     return "\n".join(out)
 
 
-def page_event(url: str, api_name: str, data: list, timeout: float = 600.0) -> list:
+def page_event(url: str, api_name: str, data: list, timeout: float = 600.0, session: str | None = None) -> list:
     """Run one of the page's own events through the queue, as the page does (/queue/join by fn_index,
-    in a fresh session), and return its final outputs."""
+    in ``session`` or a fresh one), and return its final outputs (session state stays on the server)."""
     import urllib.request
 
     config = json.loads(urllib.request.urlopen(url + "config", timeout=30).read())
     fn_index = next(d["id"] for d in config["dependencies"] if d.get("api_name") == api_name)
-    session = uuid.uuid4().hex
+    session = session or uuid.uuid4().hex
     body = json.dumps({"data": data, "fn_index": fn_index, "session_hash": session, "event_data": None,
                        "trigger_id": None}).encode()
     join = urllib.request.Request(url + "gradio_api/queue/join", data=body,

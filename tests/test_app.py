@@ -510,11 +510,11 @@ def test_unexpected_failure_is_answered_in_indonesian_and_serving_continues(defa
         demo.close()
 
 
-def page_event(url: str, api_name: str, data: list) -> list:
+def page_event(url: str, api_name: str, data: list, session: str | None = None) -> list:
     sys.path.insert(0, str(ROOT / "eval"))
     from loadtest import page_event as run
 
-    return run(url, api_name, data, timeout=300)
+    return run(url, api_name, data, timeout=300, session=session)
 
 
 @pytest.fixture()
@@ -583,6 +583,65 @@ def test_a_slow_news_site_does_not_hold_up_another_session(default_qa):
         demo.close()
         drip.shutdown()
         drip.server_close()
+
+
+def multipart(files: list[tuple[str, bytes]]) -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
+             f"Content-Type: text/plain\r\n\r\n".encode() + data + b"\r\n" for name, data in files]
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def upload_files(url: str, files: list[tuple[str, bytes]]) -> tuple[int, str]:
+    body, kind = multipart(files)
+    req = urllib.request.Request(url + "gradio_api/upload", data=body, headers={"content-type": kind})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            text = r.read().decode()
+            for path in json.loads(text):  # tests leave nothing behind
+                app.remove_upload(Path(path), Path(path).parent.parent)
+            return r.status, text
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def test_upload_route_is_bounded_per_request_and_per_client(default_qa):
+    articles = app.Articles()
+    articles.put(default_qa, app.DEFAULT_KEY)
+    demo = app.build(articles)
+    app.launch(demo, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        url = demo.local_url
+        status, text = upload_files(url, [("a.txt", b"satu"), ("b.txt", b"dua")])
+        assert status == 413 and "satu berkas" in text
+        status, text = upload_files(url, [("besar.txt", b"x" * (app.MAX_UPLOAD_BYTES + 100_000))])
+        assert status == 413 and "terlalu besar" in text
+        assert upload_files(url, [("a.txt", b"Artikel pendek.")])[0] == 200
+        chunk = b"x" * (app.MAX_UPLOAD_BYTES - 1000)
+        statuses = [upload_files(url, [(f"{i}.txt", chunk)])[0]
+                    for i in range(app.UPLOAD_BYTES_PER_CLIENT // len(chunk) + 1)]
+        assert statuses[:-1] == [200] * (len(statuses) - 1) and statuses[-1] == 429, statuses
+    finally:
+        demo.close()
+
+
+def test_sessions_pasting_the_same_text_keep_their_own_titles(default_qa):
+    articles = app.Articles()
+    articles.put(default_qa, app.DEFAULT_KEY)
+    demo = app.build(articles)
+    app.launch(demo, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
+    text = "Festival kopi digelar di Lampung pada Sabtu. Panitia mencatat 120 petani ikut serta."
+    try:
+        for session, title in (("sesi-a", "Judul Sesi A"), ("sesi-b", "Judul Sesi B")):
+            status = page_event(demo.local_url, "paste", [text, title], session=session)[1]
+            assert title in status, status
+        assert len(articles) == 2  # the bundled article and one shared index of the pasted text
+        for session, own, other in (("sesi-a", "Sesi A", "Sesi B"), ("sesi-b", "Sesi B", "Sesi A")):
+            page_event(demo.local_url, "show_question", ["Di mana festival kopi digelar?", []], session=session)
+            _, view, *_ = page_event(demo.local_url, "respond", [None, [], None, None, ""], session=session)
+            assert own in str(view) and other not in str(view), str(view)[:300]
+    finally:
+        demo.close()
 
 
 def test_stopping_the_app_removes_its_upload_directory(server):
