@@ -137,10 +137,17 @@ def confidence_label(score: float) -> str:
 def escape(text: str) -> str:
     """Untrusted text shown as text in Markdown: markup neutralised first, then HTML escaped.
 
-    In that order the backslashes never land inside an entity (``&\\#x27;`` showed as text), and
-    quotes need no entity at all in element text.
+    Inline markup (``* _ ` [ ] # ~ | $ \\``), the colon of ``scheme://`` and the dot of ``www.`` (no autolinks),
+    and line-start block markers (``-``, ``+``, ``=``, ``1.``, ``1)``: lists, rules and headings) are
+    backslash-escaped. In that order the backslashes never land inside an entity (``&\\#x27;``
+    showed as text), and quotes need no entity at all in element text.
     """
-    return html.escape(re.sub(r"([\\`*_\[\]#~|])", r"\\\1", text), quote=False)
+    text = re.sub(r"([\\`*_\[\]#~|$])", r"\\\1", text)
+    text = re.sub(r"(?i)\b(https?|ftp|mailto)(:)", r"\1\\\2", text)
+    text = re.sub(r"(?i)\b(www)(\.)", r"\1\\\2", text)
+    text = re.sub(r"(?m)^(\s*)([-+=])", r"\1\\\2", text)
+    text = re.sub(r"(?m)^(\s*\d+)([.)])", r"\1\\\2", text)
+    return html.escape(text, quote=False)
 
 
 def first_line_title(text: str) -> str | None:
@@ -475,7 +482,7 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
     index_lock = threading.Lock()
 
     def failed(message: str) -> tuple:
-        return gr.skip(), status_html(f"⚠️ {message}", "error"), gr.skip(), gr.skip(), gr.skip()
+        return gr.skip(), status_html(f"Gagal: {message}", "error"), gr.skip(), gr.skip(), gr.skip()
 
     def index(load: Callable[[], tuple[str | None, str]]) -> Iterator[tuple]:
         """Read (or fetch) the article, then index it in a worker thread and stream the progress (per
@@ -515,7 +522,7 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
         articles.put(qa)
         label = f"“{qa.title}”" if qa.title else "Artikel baru"
         doc = {"key": qa.sha256, "text": qa.article, "title": qa.title}
-        message = f"✅ {label} siap: {len(qa.passages)} bagian terindeks. Silakan bertanya."
+        message = f"{label} siap: {len(qa.passages)} bagian terindeks. Silakan bertanya."
         yield doc, status_html(message, "ready"), article_html(qa), [], {}
 
     def upload(file: Any) -> Iterator[tuple]:
@@ -578,6 +585,7 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
         with gr.Row(elem_id="layout"):
             with gr.Column(scale=3, elem_id="chat-column"):
                 chatbot = gr.Chatbot(label="Percakapan", elem_id="chatbot", sanitize_html=True, height=None,
+                                     latex_delimiters=[],  # "$$" in a question or an article is text, not math
                                      min_height=160, max_height=520,
                                      placeholder="Belum ada percakapan. Ketik pertanyaan di bawah atau pilih contoh.")
                 status = gr.HTML("", elem_id="status", container=False, padding=False)

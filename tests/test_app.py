@@ -257,6 +257,9 @@ pengunjung datang ke festival tersebut.</p>
 XSS_ARTICLE = ("Warga Desa Sukamaju menggelar rapat pada Senin. Kepala desa bernama Joko Santoso memimpin rapat itu. "
                "Catatan rapat berisi <script>alert(1)</script> dan <img src=x onerror=alert(1)> sebagai contoh.")
 MARKDOWN_TITLE = "![t](http://127.0.0.1:9/x.png) **tebal**"
+MARKDOWN_ARTICLE = ("Rapat Warga\n===\n- Budi hadir sebagai ketua.\n"
+                    "1. Rapat digelar di Balai Desa Sukamaju pada Senin, biayanya $$x^2$$ rupiah.\n---\n"
+                    "Catatan lengkap ada di https://contoh.id/rapat dan www.contoh.id.")
 VILLAGES = ["Sukamaju", "Sukajaya", "Sukamulya", "Mekarsari", "Sindangsari", "Cibodas", "Karanganyar"]
 
 
@@ -397,7 +400,8 @@ def test_browser(server, tmp_path, output_dir):
         page.screenshot(path=str(output_dir / "progress.png"))
         expect(page.locator("#status")).to_contain_text("siap", timeout=300_000)
         expect(page.locator("#status")).to_contain_text(f"Laporan Desa {token}")  # the heading is the title
-        expect(page.locator("#status")).not_to_contain_text("⚠️")  # the earlier error line is gone
+        expect(page.locator("#status")).not_to_contain_text("Gagal")  # the earlier error line is gone
+        assert not any(ord(c) > 0x2000 and c not in "“”‘’…" for c in page.locator("#status").inner_text())  # no emoji
         seen = page.evaluate("window.seen")
         moving = {s for s in seen if "%" in s and "(0%)" not in s}
         assert len(moving) >= 2, f"progress did not move with the work: {seen}"
@@ -433,6 +437,20 @@ def test_browser(server, tmp_path, output_dir):
         page.wait_for_timeout(1500)
         assert chat.locator("script, img[src=x]").count() == 0
         page.screenshot(path=str(output_dir / "xss.png"), full_page=True)
+
+        # Markdown and math in an article and a question are shown as text: no math, links, lists,
+        # headings or rules, and every marker stays visible
+        page.locator("#paste-title textarea").fill("")
+        page.locator("#paste textarea").fill(MARKDOWN_ARTICLE)
+        page.locator("#use-paste").click()
+        expect(page.locator("#status")).to_contain_text("siap", timeout=120_000)
+        ask("Di mana rapat digelar $$x^2$$ menurut https://contoh.id?")
+        expect(chat).to_contain_text("$$x^2$$ menurut https://contoh.id?", timeout=60_000)
+        page.screenshot(path=str(output_dir / "markdown.png"), full_page=True)
+        expect(chat).to_contain_text("1. Rapat digelar di Balai Desa Sukamaju")  # the passage shown with the reply
+        expect(chat).to_contain_text("- Budi hadir")
+        markup = "#chatbot :is(.katex, a[href], ol, ul, li, h1, h2, hr)"
+        assert page.locator(markup).count() == 0, page.locator(markup).all_inner_texts()
 
         page.locator("#reset").click()
         expect(page.locator("#article-view")).to_contain_text("Provinsi Banten", timeout=30_000)
