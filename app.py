@@ -320,6 +320,42 @@ def sweep_uploads(root: Path, max_age_s: float) -> int:
     return removed
 
 
+async def read_body(receive: Any, limit: int) -> bytes | None:
+    """The whole request body, or None when it exceeds ``limit`` bytes or the client left."""
+    body = bytearray()
+    while True:
+        message = await receive()
+        if message.get("type") == "http.disconnect":
+            return None
+        body += message.get("body", b"")
+        if len(body) > limit:
+            return None
+        if not message.get("more_body"):
+            return bytes(body)
+
+
+def replay(body: bytes, receive: Any) -> Callable[[], Any]:
+    """A ``receive`` that hands the app the body read already, then the client's further messages."""
+    sent = False
+
+    async def receive_again() -> dict:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive_again
+
+
+async def send_json(send: Any, status: int, detail: str) -> None:
+    body = json.dumps({"detail": detail}, ensure_ascii=False).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json; charset=utf-8"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
 class UploadLimits:
     """ASGI middleware bounding the upload route per request and per client.
 
@@ -341,34 +377,18 @@ class UploadLimits:
                 and self.ROUTE.search(scope.get("path", ""))):
             await self.app(scope, receive, send)
             return
-        body = bytearray()
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if len(body) > self.MAX_REQUEST_BYTES:
-                await self._refuse(send, 413, "Berkas terlalu besar (maksimal 5 MB).")
-                return
-            if message.get("type") == "http.disconnect":
-                return
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive, self.MAX_REQUEST_BYTES)
+        if body is None:
+            await send_json(send, 413, "Berkas terlalu besar (maksimal 5 MB).")
+            return
         if body.count(b'filename="') > MAX_FILES_PER_UPLOAD:
-            await self._refuse(send, 413, "Unggah satu berkas setiap kali.")
+            await send_json(send, 413, "Unggah satu berkas setiap kali.")
             return
         client = (scope.get("client") or ("?", 0))[0]
         if not self._allow(client, len(body)):
-            await self._refuse(send, 429, "Terlalu banyak unggahan. Coba lagi beberapa menit lagi.")
+            await send_json(send, 429, "Terlalu banyak unggahan. Coba lagi beberapa menit lagi.")
             return
-        replayed = False
-
-        async def replay() -> dict:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": bytes(body), "more_body": False}
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replay(body, receive), send)
 
     def _allow(self, client: str, size: int) -> bool:
         now = time.monotonic()
@@ -380,39 +400,63 @@ class UploadLimits:
             self.sent[client] = recent + [(now, size)]
             return True
 
-    @staticmethod
-    async def _refuse(send: Any, status: int, detail: str) -> None:
-        body = json.dumps({"detail": detail}, ensure_ascii=False).encode()
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json; charset=utf-8"),
-                                (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
-
 
 class OnlyPublicApi:
-    """ASGI middleware: of the HTTP API routes, only the documented endpoints (``PUBLIC_API``) answer.
+    """ASGI middleware: of the HTTP API routes, only the documented endpoints (``PUBLIC_API``) answer,
+    and malformed calls get a clear 4xx instead of a server error.
 
     The page itself talks to the queue (``/gradio_api/queue/join``), where every event keeps its
-    concurrency limit; the named routes would otherwise reach the page's private events too.
+    concurrency limit; the named routes would otherwise reach the page's private events too. A join
+    for an event that does not exist is a 404 (gradio answers 500 with a traceback in its log), and
+    ``/chat`` called with only the question gets the empty previous question it defaults to.
     """
 
     ROUTE = re.compile(r"/gradio_api/(?:call/v2|call|run|api)/([^/]+)/?$")
+    JOIN = re.compile(r"/gradio_api/queue/join/?$")
+    MAX_EVENT_BYTES = 2 * MAX_UPLOAD_BYTES  # a pasted article travels in its event's data, JSON-escaped
 
-    def __init__(self, app: Any) -> None:
-        self.app = app
+    def __init__(self, app: Any, events: frozenset[int] = frozenset()) -> None:
+        self.app, self.events = app, events
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope.get("type") == "http" and scope.get("method") == "POST":
-            match = self.ROUTE.search(scope.get("path", ""))
-            # run/predict (by fn_index) stays: api_open=False refuses it for every queued event
-            if match and match.group(1) not in PUBLIC_API | {"predict"}:
-                body = b'{"detail":"Not Found"}'
-                await send({"type": "http.response.start", "status": 404,
-                            "headers": [(b"content-type", b"application/json"),
-                                        (b"content-length", str(len(body)).encode())]})
-                await send({"type": "http.response.body", "body": body})
+        if scope.get("type") != "http" or scope.get("method") != "POST":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        match = self.ROUTE.search(path)
+        # run/predict (by fn_index) stays: api_open=False refuses it for every queued event
+        if match and match.group(1) not in PUBLIC_API | {"predict"}:
+            await send_json(send, 404, "Not Found")
+            return
+        chat = bool(match) and match.group(1) == "chat"  # type: ignore[union-attr]
+        if not (chat or self.JOIN.search(path)):
+            await self.app(scope, receive, send)
+            return
+        body = await read_body(receive, self.MAX_EVENT_BYTES)
+        if body is None:
+            await send_json(send, 413, "Permintaan terlalu besar.")
+            return
+        try:
+            payload = json.loads(body)
+            if not isinstance(payload, dict) or not isinstance(payload.get("data", []), list):
+                raise ValueError("not an object with a data list")
+        except (ValueError, RecursionError):
+            await send_json(send, 400, "Permintaan tidak valid: kirim JSON {\"data\": [...]}.")
+            return
+        if not chat and payload.get("fn_index") not in self.events:
+            await send_json(send, 404, "Acara tidak dikenal.")
+            return
+        if chat:
+            data = payload.get("data") or []
+            if not 1 <= len(data) <= 2:
+                await send_json(send, 422, "Kirim pertanyaan, dan bila perlu pertanyaan sebelumnya: "
+                                           "{\"data\": [\"pertanyaan\", \"pertanyaan sebelumnya\"]}.")
                 return
-        await self.app(scope, receive, send)
+            payload["data"] = [*data, ""][:2]
+            body = json.dumps(payload).encode()
+            headers = [(k, v) for k, v in scope.get("headers", []) if k.lower() != b"content-length"]
+            scope = {**scope, "headers": [*headers, (b"content-length", str(len(body)).encode())]}
+        await self.app(scope, replay(body, receive), send)
 
 
 def build(articles: Articles, allow_private_urls: bool = False) -> Any:
@@ -633,7 +677,7 @@ def launch(demo: Any, host: str, port: int, **kwargs: Any) -> None:
     from starlette.middleware import Middleware
 
     # footer_links=[]: gradio's footer is in English; the API is documented in the README
-    middleware = [Middleware(OnlyPublicApi), Middleware(UploadLimits)]
+    middleware = [Middleware(OnlyPublicApi, events=frozenset(demo.fns)), Middleware(UploadLimits)]
     demo.launch(server_name=host, server_port=port, max_file_size=MAX_UPLOAD_BYTES, show_error=False, css=CSS,
                 head=HEAD, footer_links=[], app_kwargs={"middleware": middleware}, **kwargs)
 

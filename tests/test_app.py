@@ -148,6 +148,29 @@ def test_only_the_documented_endpoint_is_callable_over_http(server):
                     ["A Damenta"])
 
 
+def test_chat_route_with_only_the_question_answers(server):
+    status, body = post(server.url + "gradio_api/call/chat", {"data": ["Siapa Penjabat Gubernur Banten?"]})
+    assert status == 200, body
+    event = json.loads(body)["event_id"]
+    with urllib.request.urlopen(f"{server.url}gradio_api/call/chat/{event}", timeout=120) as r:
+        stream = r.read().decode()
+    assert "event: complete" in stream and "Damenta" in stream, stream
+
+
+@pytest.mark.parametrize(("route", "body", "code"), [
+    ("gradio_api/queue/join", {"data": ["x"], "fn_index": 999, "session_hash": "abc"}, 404),
+    ("gradio_api/queue/join", {"data": ["x"], "fn_index": "0", "session_hash": "abc"}, 404),
+    ("gradio_api/queue/join", [1, 2], 400),
+    ("gradio_api/call/chat", {"data": []}, 422),
+    ("gradio_api/call/chat", {"data": ["a", "b", "c"]}, 422),
+    ("gradio_api/call/chat", {"data": "Siapa?"}, 400),
+])
+def test_malformed_calls_are_client_errors_not_server_errors(server, route, body, code):
+    status, text = post(server.url + route, body)
+    assert status == code and "detail" in text, (status, text)
+    assert "Traceback" not in server.log.read_text()[-5000:]
+
+
 def test_every_indexing_event_is_queued_with_its_limit(default_qa):
     articles = app.Articles()
     articles.put(default_qa, app.DEFAULT_KEY)
