@@ -31,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -356,23 +357,64 @@ async def send_json(send: Any, status: int, detail: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+CLIENT_COOKIE = "tanya_client"
+
+
+def client_id(cookie_header: str | None, address: str | None) -> str:
+    """Who a request comes from: the browser's own cookie (set with the page), else its address."""
+    for part in (cookie_header or "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == CLIENT_COOKIE and re.fullmatch(r"[0-9a-f]{32}", value):
+            return value
+    return f"address:{address or '?'}"
+
+
+class UploadOwners:
+    """Which client stored each upload: an upload is read only for the client that sent it, so a
+    session cannot take another's file by naming its path."""
+
+    def __init__(self) -> None:
+        self._owners: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def add(self, path: str, owner: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._owners = {p: o for p, o in self._owners.items() if now - o[1] < 2 * UPLOAD_WINDOW_S}
+            self._owners[str(Path(path).resolve())] = (owner, now)
+
+    def owns(self, path: Path, owner: str) -> bool:
+        with self._lock:
+            return self._owners.get(str(path), ("", 0.0))[0] == owner
+
+
+def _headers(scope: dict) -> dict[bytes, bytes]:
+    return {k.lower(): v for k, v in scope.get("headers", [])}
+
+
 class UploadLimits:
-    """ASGI middleware bounding the upload route per request and per client.
+    """ASGI middleware guarding the upload route: bounds per request and per client, and owners.
 
     The route stores files before any event sees them, so it is limited here: one file of at most
     ``MAX_UPLOAD_BYTES`` per request (the page sends one), and ``UPLOAD_BYTES_PER_CLIENT`` per client
-    address in any ``UPLOAD_WINDOW_S`` seconds. Refusals are 413 / 429 with an Indonesian message.
+    address in any ``UPLOAD_WINDOW_S`` seconds (refusals are 413 / 429 with an Indonesian message).
+    The page gets a random client cookie, and each stored file is recorded in ``owners`` under the
+    client that sent it.
     """
 
     ROUTE = re.compile(r"/gradio_api/upload/?$")
     MAX_REQUEST_BYTES = MAX_UPLOAD_BYTES + 64 * 1024  # the file and its multipart envelope
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, owners: UploadOwners | None = None) -> None:
         self.app = app
+        self.owners = owners or UploadOwners()
         self.sent: dict[str, list[tuple[float, int]]] = {}
         self._lock = threading.Lock()
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope.get("type") == "http" and scope.get("method") == "GET" and scope.get("path", "/") == "/":
+            await self.app(scope, receive, self._with_cookie(scope, send))
+            return
         if not (scope.get("type") == "http" and scope.get("method") == "POST"
                 and self.ROUTE.search(scope.get("path", ""))):
             await self.app(scope, receive, send)
@@ -388,7 +430,38 @@ class UploadLimits:
         if not self._allow(client, len(body)):
             await send_json(send, 429, "Terlalu banyak unggahan. Coba lagi beberapa menit lagi.")
             return
-        await self.app(scope, replay(body, receive), send)
+        owner = client_id(_headers(scope).get(b"cookie", b"").decode("latin-1"), client)
+        await self.app(scope, replay(body, receive), self._recording(send, owner))
+
+    def _recording(self, send: Any, owner: str) -> Callable[[dict], Any]:
+        """A ``send`` that records the owner of every path in a successful upload's answer."""
+        state: dict[str, Any] = {"status": 0, "body": b""}
+
+        async def send_and_record(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                state["status"] = message["status"]
+            elif message["type"] == "http.response.body" and state["status"] == 200:
+                state["body"] += message.get("body", b"")
+                if not message.get("more_body"):
+                    with contextlib.suppress(ValueError, TypeError):
+                        for path in json.loads(state["body"]):
+                            self.owners.add(str(path), owner)
+            await send(message)
+
+        return send_and_record
+
+    @staticmethod
+    def _with_cookie(scope: dict, send: Any) -> Callable[[dict], Any]:
+        """A ``send`` that gives a browser without one its random client cookie with the page."""
+        has = not client_id(_headers(scope).get(b"cookie", b"").decode("latin-1"), None).startswith("address:")
+
+        async def send_with_cookie(message: dict) -> None:
+            if message["type"] == "http.response.start" and not has:
+                cookie = f"{CLIENT_COOKIE}={uuid.uuid4().hex}; Path=/; HttpOnly; SameSite=Strict"
+                message = {**message, "headers": [*message.get("headers", []), (b"set-cookie", cookie.encode())]}
+            await send(message)
+
+        return send_with_cookie
 
     def _allow(self, client: str, size: int) -> bool:
         now = time.monotonic()
@@ -460,7 +533,10 @@ class OnlyPublicApi:
 
 
 def build(articles: Articles, allow_private_urls: bool = False) -> Any:
+    """The page and its events; ``launch`` serves it with the middleware that shares its upload owners."""
     import gradio as gr
+
+    owners = UploadOwners()
 
     from qa import ArticleError, ArticleQA, QAError
     from qa.conversation import contextual_query
@@ -569,7 +645,7 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
         message = f"{label} siap: {len(qa.passages)} bagian terindeks. Silakan bertanya."
         yield doc, status_html(message, "ready"), article_html(qa), [], {}
 
-    def upload(file: Any) -> Iterator[tuple]:
+    def upload(file: Any, request: gr.Request) -> Iterator[tuple]:
         """The upload, read and deleted here (unprocessed: gradio would keep a copy for a file path)."""
         root = upload_root()
         raw = file.get("path") if isinstance(file, dict) else None
@@ -577,8 +653,9 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
             yield failed("Pilih berkas terlebih dahulu.")
             return
         path = Path(raw).resolve()
-        if not path.is_relative_to(root) or path == root:
-            yield failed("Berkas tidak ditemukan. Unggah lagi.")  # only our own uploads are read
+        sender = client_id(request.headers.get("cookie"), request.client.host if request.client else None)
+        if not path.is_relative_to(root) or path == root or not path.is_file() or not owners.owns(path, sender):
+            yield failed("Berkas tidak ditemukan. Unggah lagi.")  # only the sender's own uploads are read
             return
         try:
             name = str(file.get("orig_name") or path.name)
@@ -600,6 +677,9 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
             remove_upload(path, root)  # read (or refused): keep no copy
         title = title or first_line_title(text)
         yield from index(lambda: (title, text))
+
+    # gradio hands the request to a parameter annotated gr.Request; this module's annotations are strings
+    upload.__annotations__["request"] = gr.Request
 
     def paste(text: Any, title: Any) -> Iterator[tuple]:
         text = text if isinstance(text, str) else ""
@@ -670,6 +750,7 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
         gr.api(chat, api_name="chat", concurrency_limit=2, concurrency_id="qa")
     # api_open=False: the REST routes never skip the queue (and its concurrency limits)
     demo.queue(max_size=64, default_concurrency_limit=2, api_open=False)
+    demo.upload_owners = owners
     return demo
 
 
@@ -677,7 +758,8 @@ def launch(demo: Any, host: str, port: int, **kwargs: Any) -> None:
     from starlette.middleware import Middleware
 
     # footer_links=[]: gradio's footer is in English; the API is documented in the README
-    middleware = [Middleware(OnlyPublicApi, events=frozenset(demo.fns)), Middleware(UploadLimits)]
+    middleware = [Middleware(OnlyPublicApi, events=frozenset(demo.fns)),
+                  Middleware(UploadLimits, owners=demo.upload_owners)]
     demo.launch(server_name=host, server_port=port, max_file_size=MAX_UPLOAD_BYTES, show_error=False, css=CSS,
                 head=HEAD, footer_links=[], app_kwargs={"middleware": middleware}, **kwargs)
 

@@ -64,7 +64,8 @@ def synthetic_article(seed: int, kb: int) -> str:
     return "\n".join(out)
 
 
-def page_event(url: str, api_name: str, data: list, timeout: float = 600.0, session: str | None = None) -> list:
+def page_event(url: str, api_name: str, data: list, timeout: float = 600.0, session: str | None = None,
+               headers: dict[str, str] | None = None) -> list:
     """Run one of the page's own events through the queue, as the page does (/queue/join by fn_index,
     in ``session`` or a fresh one), and return its final outputs (session state stays on the server)."""
     import urllib.request
@@ -75,7 +76,7 @@ def page_event(url: str, api_name: str, data: list, timeout: float = 600.0, sess
     body = json.dumps({"data": data, "fn_index": fn_index, "session_hash": session, "event_data": None,
                        "trigger_id": None}).encode()
     join = urllib.request.Request(url + "gradio_api/queue/join", data=body,
-                                  headers={"content-type": "application/json"})
+                                  headers={"content-type": "application/json", **(headers or {})})
     urllib.request.urlopen(join, timeout=30).read()
     outputs: list = []
     with urllib.request.urlopen(f"{url}gradio_api/queue/data?session_hash={session}", timeout=timeout) as stream:
