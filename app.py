@@ -46,12 +46,6 @@ UPLOAD_WINDOW_S = 600.0
 UPLOAD_TYPES = (".txt", ".md", ".html", ".htm")
 DECLINE = "Maaf, jawabannya tidak ada di artikel."
 EMPTY_PROMPT = "Silakan ketik pertanyaan tentang artikel terlebih dahulu."
-#: A declined answer's best candidate is offered as "Mungkin: ..., kurang yakin" from this calibrated
-#: probability up. Measured on the bundled article's pairs (eval/pairs.jsonl, November 2026): the
-#: declined answerable questions had candidates at 0.03-0.34, mostly right from 0.15 up; the
-#: unanswerable ones at 0.02-0.22, only 2 of 12 at or above 0.15. A lower floor mostly adds wrong
-#: guesses, a higher one hides most of the right ones.
-TENTATIVE_FLOOR = 0.15
 EXAMPLES = [
     "Siapa yang menyerahkan penghargaan?",
     "Kapan penghargaan diserahkan?",
@@ -254,13 +248,6 @@ def progress_html(fraction: float, desc: str) -> str:
             f"{html.escape(desc)} ({pct}%)</div>")
 
 
-def tentative(answer: Any) -> Any:
-    """A declined answer's best candidate when it is plausible enough to offer, else None."""
-    if answer.text is None and answer.alternatives and answer.alternatives[0].score >= TENTATIVE_FLOOR:
-        return answer.alternatives[0]
-    return None
-
-
 def highlighted_source(qa: Any, span: Any) -> str:
     s, e = qa.sentence_at(span.start, span.end)
     return (escape(qa.article[s:span.start]) + "<mark>" + escape(span.text) + "</mark>"
@@ -270,7 +257,7 @@ def highlighted_source(qa: Any, span: Any) -> str:
 def answer_messages(qa: Any, answer: Any) -> list[dict[str, Any]]:
     """Chat messages for one answer: the answer, then its source in a collapsible section."""
     if answer.text is None:
-        guess = tentative(answer)
+        guess = answer.tentative
         if guess is not None:
             return [
                 {"role": "assistant", "content": f"Mungkin: **{escape(guess.text)}**, kurang yakin "
@@ -574,7 +561,7 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
         except Exception:  # noqa: BLE001 - a bug must not end the conversation; it is logged in full
             log.exception("answering %r failed", message[:200])
             return history + [{"role": "assistant", "content": UNEXPECTED}], gr.skip(), last, gr.skip()
-        shown = answer if answer.text is not None else tentative(answer)
+        shown = answer if answer.text is not None else answer.tentative
         span = (shown.start, shown.end) if shown is not None else None
         title = doc.get("title") if isinstance(doc, dict) and isinstance(doc.get("title"), str) else None
         view = article_html(qa, span, tentative=answer.text is None, title=title)
@@ -595,6 +582,8 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
         except Exception:  # noqa: BLE001
             log.exception("answering %r failed", str(message)[:200])
             return UNEXPECTED
+        if answer.tentative is not None:
+            return f"Mungkin: {answer.tentative.text}, kurang yakin ({round(100 * answer.tentative.score)}%)"
         if answer.text is None:
             return DECLINE
         return f"{answer.text}\n\nKeyakinan: {confidence_label(answer.score)} ({round(100 * answer.score)}%)"

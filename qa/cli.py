@@ -161,10 +161,15 @@ def _ask(qa: Any, question: str, previous: str | None, k: int | None, previous_a
 
 def _print_answer(qa: Any, answer: Any, as_json: bool, indent: int | None) -> None:
     source = qa.article[slice(*qa.sentence_at(answer.start, answer.end))] if answer.text else None
+    guess = answer.tentative
     if as_json:
         data = asdict(answer)
         data["source_sentence"] = source
+        data["tentative"] = None if guess is None else {k: getattr(guess, k) for k in ("text", "score", "start", "end")}
         print(json.dumps(data, ensure_ascii=False, indent=indent), flush=True)
+    elif guess is not None:
+        print(f"Mungkin: {guess.text} (kurang yakin, skor {guess.score:.2f})")
+        print(f"Bagian terdekat: {qa.article[slice(*qa.sentence_at(guess.start, guess.end))]}")
     elif answer.text is None:
         print(f"Tidak ada jawaban di artikel (skor {answer.score:.2f}: keyakinan bahwa artikel tidak menyebutkannya).")
         if answer.passage:

@@ -7,6 +7,12 @@ from dataclasses import dataclass, field
 #: From this probability up an answer is shown as "yakin" (confident); the goal is that at least 90%
 #: of such answers are right on real articles (``python eval/evaluate.py --articles DIR`` reports it).
 CONFIDENT = 0.7
+#: A declined answer's best candidate is offered as "Mungkin: ..." (maybe) from this calibrated
+#: probability up. Measured on the bundled article's pairs (eval/pairs.jsonl, November 2026): the
+#: declined answerable questions had candidates at 0.03-0.34, mostly right from 0.15 up; the
+#: unanswerable ones at 0.02-0.22, only 2 of 12 at or above 0.15. A lower floor mostly adds wrong
+#: guesses, a higher one hides most of the right ones.
+TENTATIVE_FLOOR = 0.15
 
 
 @dataclass(frozen=True)
@@ -43,3 +49,12 @@ class Answer:
     @property
     def confident(self) -> bool:
         return self.text is not None and self.score >= CONFIDENT
+
+    @property
+    def tentative(self) -> Answer | None:
+        """When the reader declines: its best candidate if plausible enough to offer as "maybe"
+        (probability at least ``TENTATIVE_FLOOR``), else None. The same policy in the app, the CLI,
+        ``/chat`` and here."""
+        if self.text is None and self.alternatives and self.alternatives[0].score >= TENTATIVE_FLOOR:
+            return self.alternatives[0]
+        return None

@@ -103,6 +103,24 @@ ANSWERED = [
 ]
 
 
+def test_the_same_tentative_answer_through_every_door(server):
+    """One policy: a declined answer with a plausible candidate is "Mungkin: ..." in the API, the CLI
+    (text and JSON) and /chat, as in the page."""
+    from gradio_client import Client
+
+    question, candidate = first_tentative(TENTATIVE_CANDIDATES)
+    reply = Client(server.url, verbose=False).predict(question, api_name="/chat")
+    assert reply.startswith(f"Mungkin: {candidate}, kurang yakin"), reply
+    cli = [sys.executable, "-m", "qa", "ask", question]
+    text = subprocess.run(cli, cwd=ROOT, capture_output=True, text=True, timeout=300).stdout
+    assert text.startswith(f"Mungkin: {candidate} (kurang yakin"), text
+    data = json.loads(subprocess.run([*cli, "--json"], cwd=ROOT, capture_output=True, text=True, timeout=300).stdout)
+    assert data["text"] is None and data["tentative"]["text"] == candidate
+    plain = json.loads(subprocess.run([sys.executable, "-m", "qa", "ask", PLAIN_DECLINE, "--json"], cwd=ROOT,
+                                      capture_output=True, text=True, timeout=300).stdout)
+    assert plain["text"] is None and plain["tentative"] is None
+
+
 def test_gradio_client_chat(server):
     from gradio_client import Client
 
@@ -224,15 +242,15 @@ def test_first_line_or_heading_is_the_title():
 
 
 def test_tentative_answer_only_above_the_floor(default_qa):
-    from qa.types import Answer
+    from qa.types import TENTATIVE_FLOOR, Answer
 
     p = default_qa.passages[0]
     start = default_qa.article.index("A Damenta")
-    guess = Answer("A Damenta", app.TENTATIVE_FLOOR + 0.05, start, start + 9, p)
+    guess = Answer("A Damenta", TENTATIVE_FLOOR + 0.05, start, start + 9, p)
     messages = app.answer_messages(default_qa, Answer(None, 0.8, passage=p, alternatives=[guess]))
     assert messages[0]["content"].startswith("Mungkin: **A Damenta**, kurang yakin")
     assert "<mark>A Damenta</mark>" in messages[1]["content"]
-    weak = Answer("A Damenta", app.TENTATIVE_FLOOR - 0.05, start, start + 9, p)
+    weak = Answer("A Damenta", TENTATIVE_FLOOR - 0.05, start, start + 9, p)
     messages = app.answer_messages(default_qa, Answer(None, 0.9, passage=p, alternatives=[weak]))
     assert messages[0]["content"] == app.DECLINE
 
@@ -313,9 +331,9 @@ def first_tentative(questions: list[str]) -> tuple[str, str]:
     from qa import ArticleQA
 
     qa = ArticleQA.default()
-    assert app.tentative(qa.ask(PLAIN_DECLINE)) is None, "the plain-decline question now has a candidate"
+    assert qa.ask(PLAIN_DECLINE).tentative is None, "the plain-decline question now has a candidate"
     for q in questions:
-        span = app.tentative(qa.ask(q))
+        span = qa.ask(q).tentative
         if span is not None:
             return q, span.text
     raise AssertionError(f"none of {questions} is answered tentatively: pick other natural questions")
