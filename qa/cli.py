@@ -103,6 +103,13 @@ def _parser() -> argparse.ArgumentParser:
                      help="cara pencarian (bawaan hybrid)")
     ret.add_argument("--json", action="store_true", help="cetak JSON untuk program")
     common(ret)
+    cached = sub.add_parser("cache", help="daftar atau kosongkan indeks artikel yang tersimpan",
+                            description="Indeks artikel tersimpan di folder cache (paling banyak 200 artikel atau "
+                            "500 MB; yang paling lama tidak dipakai dihapus lebih dulu).")
+    what = cached.add_mutually_exclusive_group(required=True)
+    what.add_argument("--list", action="store_true", help="daftar indeks: ukuran dan kapan terakhir dipakai")
+    what.add_argument("--clear", action="store_true", help="hapus semua indeks artikel (model tetap)")
+    cached.add_argument("--json", action="store_true", help="cetak JSON untuk program")
     idx = sub.add_parser("index", help="bangun (atau periksa) indeks artikel",
                          description="Bangun indeks bagian-bagian artikel, atau pakai ulang bila masih sesuai.")
     idx.add_argument("--json", action="store_true", help="cetak JSON untuk program")
@@ -118,7 +125,27 @@ def _load(args: argparse.Namespace) -> Any:
     return ArticleQA.from_file(args.article) if args.article else ArticleQA.default()
 
 
+def _cache(args: argparse.Namespace) -> int:
+    from . import cache
+
+    if args.clear:
+        n = cache.clear()
+        print(json.dumps({"removed": n}) if args.json else f"{n} indeks artikel dihapus dari {cache.index_root()}")
+        return 0
+    found = cache.entries()
+    if args.json:
+        print(json.dumps([{"path": str(e.path), "bytes": e.bytes, "last_used": e.last_used} for e in found], indent=2))
+        return 0
+    total = sum(e.bytes for e in found) / 1e6
+    print(f"{len(found)} indeks artikel, {total:.1f} MB, di {cache.index_root()}")
+    for entry in found:
+        print(cache.describe(entry))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.command == "cache":
+        return _cache(args)
     qa = _load(args)
     if args.command == "index":
         info = {"index_dir": str(qa.index_dir), "passages": len(qa.passages), "article_sha256": qa.sha256,

@@ -13,12 +13,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import store
+from . import cache, store
 from .chunking import CHUNKER_VERSION, chunk, split_sentences
 from .embedder import Embedder, load_embedder
 from .errors import ArticleError, QAError, QuestionError
 from .retrieval import BM25Index, DenseIndex, HybridRetriever
-from .settings import DEFAULT_ARTICLE, DEFAULT_INDEX_DIR, Settings, cache_dir
+from .settings import DEFAULT_ARTICLE, DEFAULT_INDEX_DIR, Settings
 from .text import clean_article, clean_question, read_article
 from .types import Answer, Passage
 
@@ -65,10 +65,13 @@ class ArticleQA:
         self.embedder = embedder or load_embedder(self.settings.embedder, self.settings.num_threads)
         self._reader = reader
         self.sha256 = hashlib.sha256(self.article.encode("utf-8")).hexdigest()
-        self.index_dir = index_dir or cache_dir() / "indexes" / self.sha256[:24]
+        self.index_dir = index_dir or cache.index_root() / self.sha256[:24]
         if index_dir is None:  # the cache's index folder is ours: clear what killed writers left there
             store.remove_leftovers(self.index_dir.parent)
         self.passages, dense = self._load_or_build(progress)
+        if index_dir is None:  # bounded: the least recently used articles' indexes go
+            cache.touch(self.index_dir)
+            cache.prune(keep=self.index_dir)
         self.retriever = HybridRetriever(dense, BM25Index([p.text for p in self.passages], self.settings.stemming,
                                                              self.settings.abbreviations),
                                          self.settings.rrf_k)
