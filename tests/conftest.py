@@ -12,6 +12,8 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("TANYA_ARTIKEL_CACHE", str(ROOT / ".cache-test"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# apps launched inside the test process keep gradio's files under the test cache, not in /tmp
+os.environ.setdefault("GRADIO_TEMP_DIR", str(ROOT / ".cache-test" / "gradio"))
 
 
 @pytest.fixture(scope="session")
