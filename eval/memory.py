@@ -2,6 +2,7 @@
 
     python eval/memory.py                      # a 1 MB article from the TyDi QA / IDK-MRC passages
     python eval/memory.py --mb 0.2 --json mem.json
+    python eval/memory.py --first-run          # RSS after the very first start (empty cache) and a later one
 
 Runs in a fresh interpreter (models cached), so the figures are this article's alone: RSS after the
 models are loaded, the process's peak RSS (VmHWM) by the end of indexing, the build rate, and RSS
@@ -55,6 +56,44 @@ print(json.dumps({{k: round(v) if isinstance(v, float) and k.endswith("_mb") els
 """
 
 
+START = """
+import json, sys
+sys.path.insert(0, {root!r})
+from qa import ArticleQA
+
+def status(key):
+    line = next(x for x in open("/proc/self/status") if x.startswith(key + ":"))
+    return round(int(line.split()[1]) / 1024)
+
+qa = ArticleQA.default()  # as the app starts: both models loaded, the bundled article answered once
+qa.ask({question!r})
+print(json.dumps({{"rss_mb": status("VmRSS"), "peak_rss_mb": status("VmHWM"), "torch_loaded": "torch" in sys.modules}}))
+"""
+
+
+def first_run() -> dict:
+    """RSS of a start with an empty cache (models converted and exported first) and of the next start.
+
+    The conversion and the exports run in child processes, so the first start should hold about
+    what a later one holds (their memory is the children's, returned when they end).
+    """
+    import os
+    import tempfile
+
+    code = START.format(root=str(ROOT.parent), question=QUESTIONS[0])
+    out: dict = {}
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "TANYA_ARTIKEL_CACHE": cache}
+        for name in ("first_start", "later_start"):
+            run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT.parent,
+                                 env=env)
+            if run.returncode != 0:
+                raise SystemExit(run.stderr[-3000:])
+            out[name] = json.loads(run.stdout.strip().splitlines()[-1])
+    out["difference_mb"] = out["first_start"]["rss_mb"] - out["later_start"]["rss_mb"]
+    return out
+
+
 def make_article(size_bytes: int, data: Path = DATA) -> str:
     """Distinct Indonesian passages (blank-line separated) until the article reaches ``size_bytes`` of UTF-8."""
     sys.path.insert(0, str(ROOT.parent))
@@ -81,7 +120,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mb", type=float, default=1.0, help="article size in MB of UTF-8 text (default 1)")
     ap.add_argument("--data", type=Path, default=DATA, help=f"folder of SQuAD-format files (default {DATA})")
     ap.add_argument("--json", type=Path, help="also write the figures to this file")
+    ap.add_argument("--first-run", action="store_true",
+                    help="measure the first start with an empty cache against a later start instead")
     args = ap.parse_args(argv)
+    if args.first_run:
+        report = first_run()
+        print(json.dumps(report, indent=2))
+        if args.json:
+            args.json.write_text(json.dumps(report, indent=2) + "\n")
+        return 0
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -244,9 +244,11 @@ def bundled_embedder_dir(cache: Path, verify: bool = False) -> Path:
     integrity.remove_stale(target.parent, [".convert-*"], 3600.0)  # conversions that were killed
     print(f"tanya-artikel: converting multilingual-e5-small from {src} into {target} (one time, ~30 s)...",
           file=sys.stderr, flush=True)
+    from .runtime import in_child  # transformers, imported to convert, goes with the child's memory
+
     tmp = Path(tempfile.mkdtemp(prefix=".convert-", dir=target.parent))
     try:
-        write_sentence_transformer(read_container(src), tmp)
+        in_child(lambda out: write_sentence_transformer(read_container(src), out), tmp)
         (tmp / "FINGERPRINT").write_text(fingerprint(src))
         integrity.write_record(tmp)
         try:

@@ -156,7 +156,7 @@ def _exported_in(root: Path, key: str, build: Callable[[Path], None]) -> Path:
               flush=True)
         tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=root))
         try:
-            build(tmp)
+            in_child(build, tmp)
             integrity.write_record(tmp)
             if target.exists() and not _complete(target):  # the incomplete one: a rename cannot replace it
                 shutil.rmtree(target)
@@ -169,6 +169,36 @@ def _exported_in(root: Path, key: str, build: Callable[[Path], None]) -> Path:
             shutil.rmtree(tmp, ignore_errors=True)
     prune_stale(root, key)
     return target
+
+
+def in_child(build: Callable[[Path], None], folder: Path) -> None:
+    """``build(folder)`` in a forked child process where the platform forks, else here.
+
+    An export imports torch and transformers (about 1 GB); in a child, that memory goes back to the
+    system when it ends instead of staying with the app for its whole life. A failure in the child is
+    raised here with its message.
+    """
+    import multiprocessing as mp
+
+    if "fork" not in mp.get_all_start_methods() or os.environ.get("TANYA_ARTIKEL_EXPORT_IN_PROCESS"):
+        build(folder)
+        return
+    ctx = mp.get_context("fork")
+    errors = ctx.SimpleQueue()
+
+    def run() -> None:
+        try:
+            build(folder)
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
+            errors.put(f"{type(exc).__name__}: {exc}")
+            raise SystemExit(1) from None
+
+    child = ctx.Process(target=run, name="tanya-artikel-export")
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        detail = errors.get() if not errors.empty() else f"the export process ended with code {child.exitcode}"
+        raise RuntimeError(f"exporting into {folder} failed: {detail}")
 
 
 def prune_stale(root: Path, key: str, max_age_days: float = STALE_DAYS) -> None:

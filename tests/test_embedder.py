@@ -124,6 +124,7 @@ def test_damaged_converted_model_is_converted_again_before_an_export(tmp_path, m
         (out / "model.safetensors").write_bytes(bytes(range(256)) * 1024)
         (out / "tokenizer.json").write_text('{"model": {"type": "Unigram"}}' * 1000)
 
+    monkeypatch.setattr("qa.runtime.in_child", lambda build, folder: build(folder))  # counted in this process
     monkeypatch.setattr(conv, "read_container", lambda src: None)
     monkeypatch.setattr(conv, "write_sentence_transformer", fake_write)
     first = conv.bundled_embedder_dir(tmp_path)

@@ -17,6 +17,15 @@ import pytest
 from qa.integrity import RECORD
 from qa.runtime import EMBEDDINGS, GRAPH, META, TOKENIZER, export_graph, load_encoder, load_tokenizer, save_embeddings
 
+
+@pytest.fixture(autouse=True)
+def export_here(monkeypatch):
+    """These tests count and patch builds in this process; the child process has its own tests below."""
+    import qa.runtime
+
+    monkeypatch.setattr(qa.runtime, "in_child", lambda build, folder: build(folder))
+
+
 IDS = np.array([[1, 5, 7, 2, 0], [1, 9, 2, 0, 0]])
 MASK = (IDS != 0).astype(np.int64)
 
@@ -205,3 +214,37 @@ def test_killed_exports_are_removed_at_start(tmp_path, monkeypatch):
     calls: list = []
     load_encoder("tiny", counted(calls))
     assert not calls and not killed.exists() and live.exists()
+
+
+CHILD = """
+import sys
+from pathlib import Path
+sys.path.insert(0, "tests")
+from qa.runtime import in_child
+from test_runtime import tiny_build
+
+def failing(out):
+    raise ValueError("no weights here")
+
+out = Path(sys.argv[1])
+in_child(tiny_build, out)
+print("torch" in sys.modules, sorted(p.name for p in out.iterdir()))
+try:
+    in_child(failing, out)
+except RuntimeError as exc:
+    print(exc)
+"""
+
+
+def test_export_runs_in_a_child_process_that_returns_its_memory(tmp_path):
+    """torch is imported by the export only, in the child: the parent never holds it."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-c", CHILD, str(tmp_path)], cwd=root, capture_output=True, text=True,
+                         timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    first, second = out.stdout.strip().splitlines()[:2]
+    assert first.startswith("False") and GRAPH in first and EMBEDDINGS in first
+    assert "ValueError: no weights here" in second
