@@ -194,7 +194,13 @@ def in_child(build: Callable[[Path], None], folder: Path) -> None:
             raise SystemExit(1) from None
 
     child = ctx.Process(target=run, name="tanya-artikel-export")
-    child.start()
+    before = os.environ.get("TOKENIZERS_PARALLELISM")
+    os.environ["TOKENIZERS_PARALLELISM"] = before or "false"  # no "process just got forked" warning
+    try:
+        child.start()
+    finally:
+        if before is None:
+            del os.environ["TOKENIZERS_PARALLELISM"]
     child.join()
     if child.exitcode != 0:
         detail = errors.get() if not errors.empty() else f"the export process ended with code {child.exitcode}"
