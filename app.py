@@ -839,12 +839,17 @@ def main(argv: list[str] | None = None) -> int:
     if uploads is not None:  # only our own directory: a GRADIO_TEMP_DIR of the user's may hold other files
         threading.Thread(target=sweep_forever, args=(uploads,), name="sweep-uploads", daemon=True).start()
     try:
-        launch(demo, args.host, args.port)
+        launch(demo, args.host, args.port, prevent_thread_lock=True)
     except OSError as exc:
         print(f"error: cannot serve on {args.host}:{args.port} ({exc}); choose another --port", file=sys.stderr)
         return 2
+    try:  # wait here rather than in gradio's loop, which prints an English line on Ctrl+C or `kill`
+        while demo.is_running:
+            time.sleep(0.2)
     except KeyboardInterrupt:
         pass
+    finally:
+        demo.close(verbose=False)
     return 0
 
 

@@ -286,6 +286,10 @@ def quantize_int8(folder: Path, keep_fp32: Callable[[str], bool]) -> None:
     names = [n.name for n in onnx.load(str(graph), load_external_data=False).graph.node if n.op_type == "MatMul"]
     fp32 = folder / "fp32.onnx"
     graph.rename(fp32)
-    quantize_dynamic(fp32, graph, per_channel=True, weight_type=QuantType.QInt8,
-                     nodes_to_exclude=[n for n in names if keep_fp32(n)])
+    logging.disable(logging.WARNING)  # its advice to pre-process first is for convolution models, not ours
+    try:
+        quantize_dynamic(fp32, graph, per_channel=True, weight_type=QuantType.QInt8,
+                         nodes_to_exclude=[n for n in names if keep_fp32(n)])
+    finally:
+        logging.disable(logging.NOTSET)
     fp32.unlink()

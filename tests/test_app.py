@@ -742,5 +742,8 @@ def test_stopping_the_app_removes_its_upload_directory(server):
     dirs = server.upload_dirs()
     assert len(dirs) == 1, dirs
     server.proc.terminate()
-    server.proc.wait(timeout=30)
+    assert server.proc.wait(timeout=30) == 0
     assert not dirs[0].exists(), "the upload directory stayed after the app stopped"
+    log = server.log.read_text()
+    assert "Keyboard interruption" not in log and "Traceback" not in log, log[-2000:]
+    assert "pre-processing before quantization" not in log
