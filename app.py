@@ -46,6 +46,8 @@ UPLOAD_WINDOW_S = 600.0
 UPLOAD_TYPES = (".txt", ".md", ".html", ".htm")
 DECLINE = "Maaf, jawabannya tidak ada di artikel."
 EMPTY_PROMPT = "Silakan ketik pertanyaan tentang artikel terlebih dahulu."
+#: The bundled article has no headline line; this names it above the chat.
+DEFAULT_TITLE = "Penghargaan HAM untuk seluruh kabupaten/kota di Banten (Januari 2025)"
 EXAMPLES = [
     "Siapa yang menyerahkan penghargaan?",
     "Kapan penghargaan diserahkan?",
@@ -81,6 +83,7 @@ UPLOAD_MAX_AGE_S = 600
 CSS = """
 #intro h1 { margin-bottom: 0.2em; }
 #intro p { margin-top: 0; }
+#active-title .active-title { font-size: 0.95em; color: #444; margin: 0 0 0.3em 0; }
 .article-text { white-space: pre-wrap; line-height: 1.55; max-height: 560px; overflow-y: auto; position: relative; }
 mark.answer, .message mark { background: #ffe066; padding: 0 2px; border-radius: 3px; }
 mark.answer.tentative { background: #ffe9b3; outline: 1px dashed #b38600; }
@@ -233,6 +236,11 @@ def article_html(qa: Any, span: tuple[int, int] | None = None, tentative: bool =
     else:
         body = html.escape(text)
     return f'<div class="article" id="article-view">{title_html}<div class="article-text">{body}</div></div>'
+
+
+def title_html(title: str) -> str:
+    """The active article's title above the chat (always text)."""
+    return f'<div class="active-title">Artikel: <strong>{html.escape(title)}</strong></div>'
 
 
 def status_html(message: str, kind: str = "info") -> str:
@@ -591,7 +599,7 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
     index_lock = threading.Lock()
 
     def failed(message: str) -> tuple:
-        return gr.skip(), status_html(f"Gagal: {message}", "error"), gr.skip(), gr.skip(), gr.skip()
+        return gr.skip(), status_html(f"Gagal: {message}", "error"), *[gr.skip()] * 5
 
     def index(load: Callable[[], tuple[str | None, str]]) -> Iterator[tuple]:
         """Read (or fetch) the article, then index it in a worker thread and stream the progress (per
@@ -612,9 +620,9 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
                 updates.put(None)
 
         threading.Thread(target=work, name="index-article", daemon=True).start()
-        yield gr.skip(), progress_html(0.0, "Membaca artikel"), gr.skip(), gr.skip(), gr.skip()
+        yield gr.skip(), progress_html(0.0, "Membaca artikel"), *[gr.skip()] * 5
         while (update := updates.get()) is not None:
-            yield gr.skip(), progress_html(*update), gr.skip(), gr.skip(), gr.skip()
+            yield gr.skip(), progress_html(*update), *[gr.skip()] * 5
         release_memory()
         exc = result.get("error")
         if isinstance(exc, ArticleError):
@@ -632,7 +640,9 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
         label = f"“{qa.title}”" if qa.title else "Artikel baru"
         doc = {"key": qa.sha256, "text": qa.article, "title": qa.title}
         message = f"{label} siap: {len(qa.passages)} bagian terindeks. Silakan bertanya."
-        yield doc, status_html(message, "ready"), article_html(qa), [], {}
+        # the bundled article's example questions do not fit another article: none are offered
+        yield (doc, status_html(message, "ready"), article_html(qa), [], {}, title_html(qa.title or "Artikel baru"),
+               gr.update(visible=False))
 
     def upload(file: Any, request: gr.Request) -> Iterator[tuple]:
         """The upload, read and deleted here (unprocessed: gradio would keep a copy for a file path)."""
@@ -687,7 +697,8 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
 
     def reset() -> tuple:
         default = articles.get(DEFAULT_KEY)
-        return {"key": DEFAULT_KEY}, status_html("Kembali ke artikel bawaan."), article_html(default), [], {}
+        return ({"key": DEFAULT_KEY}, status_html("Kembali ke artikel bawaan."), article_html(default), [], {},
+                title_html(DEFAULT_TITLE), gr.update(visible=True))
 
     with gr.Blocks(title="Tanya Artikel") as demo:
         gr.Markdown("# Tanya Artikel\nTanyakan apa saja tentang artikel berita ini. Jawaban diambil langsung dari "
@@ -697,6 +708,7 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
         asked = gr.State("")  # the question being answered (the box is cleared at once)
         with gr.Row(elem_id="layout"):
             with gr.Column(scale=3, elem_id="chat-column"):
+                heading = gr.HTML(title_html(DEFAULT_TITLE), elem_id="active-title", container=False, padding=False)
                 chatbot = gr.Chatbot(label="Percakapan", elem_id="chatbot", sanitize_html=True, height=None,
                                      latex_delimiters=[],  # "$$" in a question or an article is text, not math
                                      min_height=160, max_height=520,
@@ -707,7 +719,7 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
                 with gr.Row():
                     send = gr.Button("Kirim", variant="primary", elem_id="send")
                     clear = gr.Button("Hapus percakapan", elem_id="clear")
-                gr.Examples(EXAMPLES, inputs=question, label="Contoh pertanyaan (klik untuk memakai)")
+                examples = gr.Examples(EXAMPLES, inputs=question, label="Contoh pertanyaan (klik untuk memakai)")
             with gr.Column(scale=2, elem_id="article-column"):
                 view = gr.HTML(article_html(articles.get(DEFAULT_KEY)), elem_id="article", padding=False)
                 with gr.Accordion("Ganti artikel", open=False, elem_id="change-article"):
@@ -722,7 +734,7 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
                     use_paste = gr.Button("Gunakan teks ini", elem_id="use-paste")
                     reset_btn = gr.Button("Kembali ke artikel bawaan", elem_id="reset")
 
-        loaded = [doc, status, view, chatbot, last]
+        loaded = [doc, status, view, chatbot, last, heading, examples.dataset]
         private: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
         # several reads or fetches at once; the indexing itself is one at a time (index_lock)
         indexing = {**private, "concurrency_limit": 4, "concurrency_id": "index"}

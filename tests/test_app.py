@@ -358,6 +358,7 @@ def test_browser(server, tmp_path, output_dir):
         page.on("request", lambda r: image_requests.append(r.url) if "127.0.0.1:9" in r.url else None)
         page.goto(server.url, wait_until="domcontentloaded", timeout=60_000)
         expect(page.locator("#article-view")).to_contain_text("Provinsi Banten", timeout=30_000)
+        expect(page.locator("#active-title")).to_contain_text(app.DEFAULT_TITLE)
         chat = page.locator("#chatbot")
         # the empty chat leaves room for the rest of the first screen
         assert chat.bounding_box()["height"] < 0.5 * 1000
@@ -460,6 +461,9 @@ def test_browser(server, tmp_path, output_dir):
         page.locator("#change-article input[type=file]").set_input_files(str(upload))
         expect(page.locator("#status")).to_contain_text("Festival Durian Lampung", timeout=120_000)
         expect(page.locator("#article-view")).not_to_contain_text("Hak cipta")
+        # the chat names the article it answers about; the bundled article's examples are gone
+        expect(page.locator("#active-title")).to_contain_text("Festival Durian Lampung")
+        expect(page.get_by_text("Contoh pertanyaan")).to_be_hidden()
         ask("Di kota mana festival durian digelar?")
         expect(chat).to_contain_text("Metro", timeout=60_000)
         assert server.upload_leftovers() == [], "uploads (or their folders) stay on disk"
@@ -496,6 +500,8 @@ def test_browser(server, tmp_path, output_dir):
 
         page.locator("#reset").click()
         expect(page.locator("#article-view")).to_contain_text("Provinsi Banten", timeout=30_000)
+        expect(page.locator("#active-title")).to_contain_text(app.DEFAULT_TITLE)
+        expect(page.get_by_text("Contoh pertanyaan")).to_be_visible()
 
         # a phone: the article is on the first screen, above a chat that does not fill it
         phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
