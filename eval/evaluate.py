@@ -365,7 +365,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="override the reader's no-answer threshold (0 to 1)")
     ap.add_argument("--int8", action=argparse.BooleanOptionalAction, default=Settings.int8,
                     help="run the reader with int8 linear layers (Settings.int8, the default) or in fp32")
+    ap.add_argument("--abbreviations", action=argparse.BooleanOptionalAction, default=Settings.abbreviations,
+                    help="keyword search matches short and full forms (Settings.abbreviations, the default)")
     ap.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads (Settings.num_threads)")
+    ap.add_argument("--reader", default=Settings.reader, help="reader folder (default: the shipped reader)")
     ap.add_argument("--json", type=Path, metavar="OUT", help="write the full report as JSON")
     ap.add_argument("--markdown", type=Path, metavar="OUT", help="write a Markdown summary with failures")
     ap.add_argument("--plot", type=Path, metavar="OUT.png", help="plot F1/accuracy against the threshold")
@@ -377,7 +380,8 @@ def main(argv: list[str] | None = None) -> int:
             writable(path, flag)
         Settings(top_k=args.top_k, chunk_chars=args.chunk_chars, num_threads=args.threads)  # checked before the run
         settings = {"no_answer_threshold": 0.0, "top_k": args.top_k, "int8": args.int8,
-                    "chunk_chars": args.chunk_chars, "num_threads": args.threads}
+                    "chunk_chars": args.chunk_chars, "num_threads": args.threads, "abbreviations": args.abbreviations,
+                    "reader": args.reader}
         if args.validation:
             reports = validation(args.data, settings, args.top_k, args.threshold)
             print(validation_table(reports))
@@ -399,7 +403,9 @@ def main(argv: list[str] | None = None) -> int:
             items = [item(e) for e in examples]
             dataset = args.squad.name
             if args.mode == "reader":
-                reader = Reader.default(int8=args.int8, num_threads=args.threads)
+                from qa.reader import load_reader
+
+                reader = load_reader(args.reader, int8=args.int8, threads=args.threads)
                 embedder_fp = None
                 results = run_reader(reader, items)
             else:
