@@ -837,11 +837,15 @@ def main(argv: list[str] | None = None) -> int:
     uploads = private_upload_dir()
     # a plain `kill` stops the server like Ctrl+C does, so the upload directory is removed
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    from qa import ArticleQA, QAError
+    from qa import ArticleError, ArticleQA, QAError
 
     try:
         qa = ArticleQA.from_file(args.article) if args.article else ArticleQA.default()
         qa.reader  # load the reader now, so the first question is fast  # noqa: B018
+    except ArticleError as exc:  # in Indonesian, like the page (the English detail is for programs)
+        print(f"error: {ARTICLE_ERRORS.get(exc.reason, 'Artikel tidak dapat dibaca.')} ({args.article})",
+              file=sys.stderr)
+        return 2
     except QAError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -753,3 +753,10 @@ def test_stopping_the_app_removes_its_upload_directory(server):
     log = server.log.read_text()
     assert "Keyboard interruption" not in log and "Traceback" not in log, log[-2000:]
     assert "pre-processing before quantization" not in log
+
+
+def test_missing_article_at_start_is_one_indonesian_line():
+    proc = subprocess.run([sys.executable, "app.py", "--article", "tidak-ada.txt", "--port", str(free_port())],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and lines[-1] == "error: Berkas artikel tidak ditemukan. (tidak-ada.txt)", proc.stderr

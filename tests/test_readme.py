@@ -1,4 +1,4 @@
-"""The README's shell commands paste and run as written.
+"""The README's shell commands and Python snippets paste and run as written.
 
 Every line of every ```bash block is a command. All of them must pass ``bash -n`` and name scripts and
 modules that exist. The command-line examples (``python -m qa ...``) are run for real and must exit 0
@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import shlex
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,19 @@ def test_command_runs(command):
     out = subprocess.run(["bash", "-c", command], cwd=ROOT, capture_output=True, text=True, timeout=600,
                          stdin=subprocess.DEVNULL)
     assert out.returncode == 0 and "Traceback" not in out.stderr, f"{command}\n{out.stdout[-2000:]}{out.stderr[-2000:]}"
+
+
+PYTHON = re.findall(r"```python\n(.*?)```", README, re.S)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("snippet", [s for s in PYTHON if "gradio_client" not in s])
+def test_python_snippet_runs(snippet):
+    """The API block, pasted into Python in the repository folder (the gradio_client one needs the app
+    running: ``tests/test_app.py::test_gradio_client_chat`` makes the same calls)."""
+    out = subprocess.run([sys.executable, "-c", snippet], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+
+
+def test_every_python_snippet_is_checked():
+    assert PYTHON and all(compile(s, "README.md", "exec") for s in PYTHON)
