@@ -84,12 +84,15 @@ CSS = """
 #intro h1 { margin-bottom: 0.2em; }
 #intro p { margin-top: 0; }
 #active-title .active-title { font-size: 0.95em; color: #444; margin: 0 0 0.3em 0; }
-.article-text { white-space: pre-wrap; line-height: 1.55; max-height: 560px; overflow-y: auto; position: relative; }
+.article-text { white-space: pre-wrap; line-height: 1.55; max-height: 560px; overflow-y: auto; position: relative;
+  scrollbar-gutter: stable; scrollbar-width: thin; scrollbar-color: #999 #eee; }  /* always a visible scrollbar */
+.article-text::-webkit-scrollbar { width: 8px; background: #eee; }
+.article-text::-webkit-scrollbar-thumb { background: #999; border-radius: 4px; }
 mark.answer, .message mark { background: #ffe066; padding: 0 2px; border-radius: 3px; }
 mark.answer.tentative { background: #ffe9b3; outline: 1px dashed #b38600; }
-#status .error { color: #b42318; }
+#status .error, #load-status .error { color: #b42318; }
 #chatbot .placeholder-content { padding-top: 1.5em; }
-#status progress { width: 10em; vertical-align: middle; margin-right: 0.5em; }
+#status progress, #load-status progress { width: 10em; vertical-align: middle; margin-right: 0.5em; }
 @media (max-width: 900px) {  /* where the two columns no longer fit side by side */
   #layout { flex-direction: column; }
   #article-column { order: -1; }
@@ -120,6 +123,14 @@ SCROLL_TO_ANSWER = """() => { setTimeout(() => {
   if (box) box.scrollTop = Math.max(0, mark.offsetTop - box.clientHeight / 3);
   const chat = document.querySelector('#chatbot');
   if (chat) chat.scrollTop = chat.scrollHeight;
+}, 100); }"""
+#: After another article is loaded: back to the top of the page, and of the article panel, unless the
+#: load failed (then the message stays where the user is looking).
+SCROLL_TO_TOP = """() => { setTimeout(() => {
+  if (document.querySelector('#status .error')) return;
+  window.scrollTo({top: 0});
+  const box = document.querySelector('#article-view .article-text');
+  if (box) box.scrollTop = 0;
 }, 100); }"""
 log = logging.getLogger("tanya-artikel")
 
@@ -599,7 +610,8 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
     index_lock = threading.Lock()
 
     def failed(message: str) -> tuple:
-        return gr.skip(), status_html(f"Gagal: {message}", "error"), *[gr.skip()] * 5
+        line = status_html(f"Gagal: {message}", "error")
+        return gr.skip(), line, *[gr.skip()] * 5, line  # under the chat, and beside the article controls
 
     def index(load: Callable[[], tuple[str | None, str]]) -> Iterator[tuple]:
         """Read (or fetch) the article, then index it in a worker thread and stream the progress (per
@@ -620,9 +632,11 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
                 updates.put(None)
 
         threading.Thread(target=work, name="index-article", daemon=True).start()
-        yield gr.skip(), progress_html(0.0, "Membaca artikel"), *[gr.skip()] * 5
+        line = progress_html(0.0, "Membaca artikel")
+        yield gr.skip(), line, *[gr.skip()] * 5, line
         while (update := updates.get()) is not None:
-            yield gr.skip(), progress_html(*update), *[gr.skip()] * 5
+            line = progress_html(*update)
+            yield gr.skip(), line, *[gr.skip()] * 5, line
         release_memory()
         exc = result.get("error")
         if isinstance(exc, ArticleError):
@@ -641,8 +655,9 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
         doc = {"key": qa.sha256, "text": qa.article, "title": qa.title}
         message = f"{label} siap: {len(qa.passages)} bagian terindeks. Silakan bertanya."
         # the bundled article's example questions do not fit another article: none are offered
-        yield (doc, status_html(message, "ready"), article_html(qa), [], {}, title_html(qa.title or "Artikel baru"),
-               gr.update(visible=False))
+        line = status_html(message, "ready")
+        yield (doc, line, article_html(qa), [], {}, title_html(qa.title or "Artikel baru"), gr.update(visible=False),
+               line)
 
     def upload(file: Any, request: gr.Request) -> Iterator[tuple]:
         """The upload, read and deleted here (unprocessed: gradio would keep a copy for a file path)."""
@@ -697,8 +712,9 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
 
     def reset() -> tuple:
         default = articles.get(DEFAULT_KEY)
-        return ({"key": DEFAULT_KEY}, status_html("Kembali ke artikel bawaan."), article_html(default), [], {},
-                title_html(DEFAULT_TITLE), gr.update(visible=True))
+        line = status_html("Kembali ke artikel bawaan.")
+        return ({"key": DEFAULT_KEY}, line, article_html(default), [], {}, title_html(DEFAULT_TITLE),
+                gr.update(visible=True), line)
 
     with gr.Blocks(title="Tanya Artikel") as demo:
         gr.Markdown("# Tanya Artikel\nTanyakan apa saja tentang artikel berita ini. Jawaban diambil langsung dari "
@@ -733,8 +749,9 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
                     pasted = gr.Textbox(label="Atau tempel teks artikel", lines=6, elem_id="paste")
                     use_paste = gr.Button("Gunakan teks ini", elem_id="use-paste")
                     reset_btn = gr.Button("Kembali ke artikel bawaan", elem_id="reset")
+                    load_status = gr.HTML("", elem_id="load-status", container=False, padding=False)
 
-        loaded = [doc, status, view, chatbot, last, heading, examples.dataset]
+        loaded = [doc, status, view, chatbot, last, heading, examples.dataset, load_status]
         private: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
         # several reads or fetches at once; the indexing itself is one at a time (index_lock)
         indexing = {**private, "concurrency_limit": 4, "concurrency_id": "index"}
@@ -742,12 +759,20 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
               **private).then(respond, [asked, chatbot, doc, last, status], [chatbot, view, last, status],
                               concurrency_limit=2, concurrency_id="qa", **private
                               ).then(None, js=SCROLL_TO_ANSWER, **private)
-        clear.click(lambda: ([], {}), outputs=[chatbot, last], **private)
+        def clear_chat(doc: dict) -> tuple:
+            """The conversation and its highlight go; the article stays."""
+            doc = doc if isinstance(doc, dict) else {}
+            title = doc.get("title") if isinstance(doc.get("title"), str) else None
+            qa = articles.get(doc.get("key"))
+            return [], {}, (article_html(qa, title=title) if qa is not None else gr.skip())
+
+        clear.click(clear_chat, [doc], [chatbot, last, view], **private)
         # unprocessed, so gradio neither checks the type in English nor leaves a copy of the file behind
-        file.upload(upload, [file], loaded, preprocess=False, **indexing)
-        gr.on([link.submit, use_link.click], from_link, [link], loaded, **indexing)
-        use_paste.click(paste, [pasted, pasted_title], loaded, **indexing)
-        reset_btn.click(reset, outputs=loaded, **private)
+        to_top = {"fn": None, "js": SCROLL_TO_TOP, **private}  # the new article and the chat come into view
+        file.upload(upload, [file], loaded, preprocess=False, **indexing).then(**to_top)
+        gr.on([link.submit, use_link.click], from_link, [link], loaded, **indexing).then(**to_top)
+        use_paste.click(paste, [pasted, pasted_title], loaded, **indexing).then(**to_top)
+        reset_btn.click(reset, outputs=loaded, **private).then(**to_top)
         gr.api(chat, api_name="chat", concurrency_limit=2, concurrency_id="qa")
     # api_open=False: the REST routes never skip the queue (and its concurrency limits)
     demo.queue(max_size=64, default_concurrency_limit=2, api_open=False)

@@ -427,6 +427,7 @@ def test_browser(server, tmp_path, output_dir):
         pdf.write_bytes(b"%PDF-1.4 bukan teks")
         page.locator("#change-article input[type=file]").set_input_files(str(pdf))
         expect(page.locator("#status")).to_contain_text("Jenis berkas tidak didukung", timeout=60_000)
+        expect(page.locator("#load-status")).to_contain_text("Jenis berkas tidak didukung")  # by the controls too
         shown = page.locator("body").inner_text()
         assert not any(en in shown for en in ("Invalid file", "Drop File", "Click to Upload", "Built with")), shown
 
@@ -458,14 +459,21 @@ def test_browser(server, tmp_path, output_dir):
         # an HTML article: main text only
         upload = tmp_path / "festival.html"
         upload.write_text(HTML_ARTICLE, encoding="utf-8")
+        page.evaluate("window.scrollTo(0, document.body.scrollHeight)")  # down at the article controls
         page.locator("#change-article input[type=file]").set_input_files(str(upload))
         expect(page.locator("#status")).to_contain_text("Festival Durian Lampung", timeout=120_000)
+        page.wait_for_timeout(800)
+        assert page.evaluate("window.scrollY") == 0, "the page stayed scrolled down after loading an article"
         expect(page.locator("#article-view")).not_to_contain_text("Hak cipta")
         # the chat names the article it answers about; the bundled article's examples are gone
         expect(page.locator("#active-title")).to_contain_text("Festival Durian Lampung")
         expect(page.get_by_text("Contoh pertanyaan")).to_be_hidden()
         ask("Di kota mana festival durian digelar?")
         expect(chat).to_contain_text("Metro", timeout=60_000)
+        expect(page.locator("#article-view mark.answer")).to_have_count(1)
+        page.locator("#clear").click()  # the conversation and its highlight go, the article stays
+        expect(page.locator("#article-view mark.answer")).to_have_count(0, timeout=30_000)
+        expect(page.locator("#article-view")).to_contain_text("Kota Metro")
         assert server.upload_leftovers() == [], "uploads (or their folders) stay on disk"
 
         # an article with script-looking text renders inert; a Markdown title stays text
