@@ -208,6 +208,14 @@ class Articles:
         return len(self._items)
 
 
+def session_title(doc: dict | None) -> str | None:
+    """The title the session gave its article (the bundled article's own name for it)."""
+    doc = doc if isinstance(doc, dict) else {}
+    if isinstance(doc.get("title"), str):
+        return doc["title"]
+    return DEFAULT_TITLE if (doc.get("key") or DEFAULT_KEY) == DEFAULT_KEY else None
+
+
 def session_article(articles: Articles, doc: dict | None) -> Any:
     """The session's article; indexed again from the session's own text if the cache dropped it.
 
@@ -233,20 +241,30 @@ def release_memory() -> None:
 
 def article_html(qa: Any, span: tuple[int, int] | None = None, tentative: bool = False,
                  title: str | None = None) -> str:
-    """The article with the answer marked; ``title`` is the session's own (the cached article may be
-    shared by sessions that gave the same text other titles)."""
+    """The article with the answer marked, under its title as a heading.
+
+    ``title`` is the session's own (the cached article may be shared by sessions that gave the same
+    text other titles). A first line that is the title (a ``# Judul`` heading or the headline) is shown
+    as the heading, not repeated as text, unless the answer is in it.
+    """
     text = qa.article
     heading = title if title is not None else qa.title
-    shown_title = heading and not text.lstrip("# \n").startswith(heading.rstrip("…"))
-    title_html = f"<h3>{html.escape(heading)}</h3>" if shown_title else ""
-    if span and 0 <= span[0] < span[1] <= len(text):
-        a, b = span
+    first = re.match(r"\s*(#{1,6}\s+)?([^\n]*)\n\s*", text)
+    skip = 0
+    if first and (not span or span[0] >= first.end()):
+        line = first.group(2).strip()
+        if first.group(1) or (heading and (line == heading or line.startswith(heading.rstrip("…")))):
+            heading, skip = heading or line, first.end()
+    title_part = f"<h3>{html.escape(heading)}</h3>" if heading else ""
+    body = text[skip:]
+    if span and skip <= span[0] < span[1] <= len(text):
+        a, b = span[0] - skip, span[1] - skip
         cls = "answer tentative" if tentative else "answer"
-        body = (html.escape(text[:a]) + f'<mark class="{cls}">' + html.escape(text[a:b]) + "</mark>"
-                + html.escape(text[b:]))
+        shown = (html.escape(body[:a]) + f'<mark class="{cls}">' + html.escape(body[a:b]) + "</mark>"
+                 + html.escape(body[b:]))
     else:
-        body = html.escape(text)
-    return f'<div class="article" id="article-view">{title_html}<div class="article-text">{body}</div></div>'
+        shown = html.escape(body)
+    return f'<div class="article" id="article-view">{title_part}<div class="article-text">{shown}</div></div>'
 
 
 def title_html(title: str) -> str:
@@ -582,8 +600,7 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
             return history + [{"role": "assistant", "content": UNEXPECTED}], gr.skip(), last, gr.skip()
         shown = answer if answer.text is not None else answer.tentative
         span = (shown.start, shown.end) if shown is not None else None
-        title = doc.get("title") if isinstance(doc, dict) and isinstance(doc.get("title"), str) else None
-        view = article_html(qa, span, tentative=answer.text is None, title=title)
+        view = article_html(qa, span, tentative=answer.text is None, title=session_title(doc))
         return history + answer_messages(qa, answer), view, last, cleared
 
     def chat(message: str, previous_question: str = "") -> str:
@@ -713,8 +730,8 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
     def reset() -> tuple:
         default = articles.get(DEFAULT_KEY)
         line = status_html("Kembali ke artikel bawaan.")
-        return ({"key": DEFAULT_KEY}, line, article_html(default), [], {}, title_html(DEFAULT_TITLE),
-                gr.update(visible=True), line)
+        return ({"key": DEFAULT_KEY}, line, article_html(default, title=DEFAULT_TITLE), [], {},
+                title_html(DEFAULT_TITLE), gr.update(visible=True), line)
 
     with gr.Blocks(title="Tanya Artikel") as demo:
         gr.Markdown("# Tanya Artikel\nTanyakan apa saja tentang artikel berita ini. Jawaban diambil langsung dari "
@@ -737,7 +754,8 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
                     clear = gr.Button("Hapus percakapan", elem_id="clear")
                 examples = gr.Examples(EXAMPLES, inputs=question, label="Contoh pertanyaan (klik untuk memakai)")
             with gr.Column(scale=2, elem_id="article-column"):
-                view = gr.HTML(article_html(articles.get(DEFAULT_KEY)), elem_id="article", padding=False)
+                view = gr.HTML(article_html(articles.get(DEFAULT_KEY), title=DEFAULT_TITLE), elem_id="article",
+                               padding=False)
                 with gr.Accordion("Ganti artikel", open=False, elem_id="change-article"):
                     # no file_types: the browser would refuse other files with an English message
                     file = gr.UploadButton("Unggah berkas .txt, .md, atau .html (maks. 5 MB)", type="filepath",
@@ -761,10 +779,8 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
                               ).then(None, js=SCROLL_TO_ANSWER, **private)
         def clear_chat(doc: dict) -> tuple:
             """The conversation and its highlight go; the article stays."""
-            doc = doc if isinstance(doc, dict) else {}
-            title = doc.get("title") if isinstance(doc.get("title"), str) else None
-            qa = articles.get(doc.get("key"))
-            return [], {}, (article_html(qa, title=title) if qa is not None else gr.skip())
+            qa = articles.get(doc.get("key") if isinstance(doc, dict) else None)
+            return [], {}, (article_html(qa, title=session_title(doc)) if qa is not None else gr.skip())
 
         clear.click(clear_chat, [doc], [chatbot, last, view], **private)
         # unprocessed, so gradio neither checks the type in English nor leaves a copy of the file behind

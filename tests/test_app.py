@@ -233,6 +233,18 @@ def test_escape_keeps_apostrophes_and_neutralises_markup():
     assert app.escape("**a** <b>&") == r"\*\*a\*\* &lt;b&gt;&amp;"
 
 
+def test_a_title_line_is_shown_as_the_heading_once(default_qa):
+    class Article:
+        article, title = "# Judul Berita\n\nIsi berita di sini.", None
+
+    view = app.article_html(Article(), title="Judul Berita")
+    assert "<h3>Judul Berita</h3>" in view and "# Judul" not in view and ">Isi berita di sini.<" in view
+    Article.article = "Judul Berita\n\nIsi."
+    assert '<mark class="answer">Isi.</mark>' in app.article_html(Article(), (14, 18), title="Judul Berita")
+    assert "<h3>Lain</h3>" in app.article_html(Article(), title="Lain")  # another title: the text stays whole
+    assert "Judul Berita\n\nIsi." in app.article_html(Article(), title="Lain")
+
+
 def test_first_line_or_heading_is_the_title():
     assert app.first_line_title("\n  Banjir di Kota Metro  \nIsi berita.") == "Banjir di Kota Metro"
     assert app.first_line_title("Catatan redaksi\n\n## Banjir di Metro\nIsi.") == "Banjir di Metro"
@@ -359,6 +371,7 @@ def test_browser(server, tmp_path, output_dir):
         page.goto(server.url, wait_until="domcontentloaded", timeout=60_000)
         expect(page.locator("#article-view")).to_contain_text("Provinsi Banten", timeout=30_000)
         expect(page.locator("#active-title")).to_contain_text(app.DEFAULT_TITLE)
+        expect(page.locator("#article-view h3")).to_have_text(app.DEFAULT_TITLE)
         chat = page.locator("#chatbot")
         # the empty chat leaves room for the rest of the first screen
         assert chat.bounding_box()["height"] < 0.5 * 1000
@@ -467,6 +480,8 @@ def test_browser(server, tmp_path, output_dir):
         expect(page.locator("#article-view")).not_to_contain_text("Hak cipta")
         # the chat names the article it answers about; the bundled article's examples are gone
         expect(page.locator("#active-title")).to_contain_text("Festival Durian Lampung")
+        expect(page.locator("#article-view h3")).to_have_text("Festival Durian Lampung")  # a heading, once
+        assert not page.locator("#article-view .article-text").inner_text().startswith("Festival Durian Lampung\n")
         expect(page.get_by_text("Contoh pertanyaan")).to_be_hidden()
         ask("Di kota mana festival durian digelar?")
         expect(chat).to_contain_text("Metro", timeout=60_000)
