@@ -110,10 +110,16 @@ HEAD = """<script>
     const label = (role === 'user' ? 'Pertanyaan Anda: ' : 'Jawaban: ') + el.textContent.trim();
     if (el.getAttribute('aria-label') !== label) el.setAttribute('aria-label', label);
   });
-  new MutationObserver(relabel).observe(document.documentElement,
+  // the file picker offers the accepted types; a file forced through still gets the app's own message
+  const accept = () => document.querySelectorAll('#change-article input[type=file]').forEach((el) => {
+    if (el.getAttribute('accept') !== '%s') el.setAttribute('accept', '%s');
+  });
+  const update = () => { relabel(); accept(); };
+  new MutationObserver(update).observe(document.documentElement,
     {subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ['aria-label']});
+  update();
 })();
-</script>"""
+</script>""".replace("%s", ",".join(UPLOAD_TYPES))
 #: After an answer: scroll the article panel (not the page) so the highlighted span is in view, and
 #: the chat to its newest message (a chat that grows to its maximum height scrolls as a whole, and
 #: gradio's own autoscroll does not follow it).
@@ -757,7 +763,8 @@ def build(articles: Articles, allow_private_urls: bool = False) -> Any:
                 view = gr.HTML(article_html(articles.get(DEFAULT_KEY), title=DEFAULT_TITLE), elem_id="article",
                                padding=False)
                 with gr.Accordion("Ganti artikel", open=False, elem_id="change-article"):
-                    # no file_types: the browser would refuse other files with an English message
+                    # no file_types (gradio would refuse other files in English): the page script sets the
+                    # picker's accept attribute instead, and upload() refuses other types in Indonesian
                     file = gr.UploadButton("Unggah berkas .txt, .md, atau .html (maks. 5 MB)", type="filepath",
                                            elem_id="upload")
                     link = gr.Textbox(label="Atau tempel tautan berita", elem_id="url",

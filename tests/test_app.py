@@ -436,6 +436,8 @@ def test_browser(server, tmp_path, output_dir):
 
         # a refused upload: Indonesian message, no file left behind
         page.locator("#change-article").get_by_text("Ganti artikel").click()
+        picker = page.locator("#change-article input[type=file]")
+        assert picker.get_attribute("accept") == ",".join(app.UPLOAD_TYPES)  # the picker offers these types
         pdf = tmp_path / "laporan.pdf"
         pdf.write_bytes(b"%PDF-1.4 bukan teks")
         page.locator("#change-article input[type=file]").set_input_files(str(pdf))
