@@ -3,6 +3,7 @@ it must refuse, and Debian chromium via Playwright (desktop and phone, with scre
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import os
@@ -601,6 +602,19 @@ def test_unexpected_failure_is_answered_in_indonesian_and_serving_continues(defa
         demo.close()
 
 
+@contextlib.contextmanager
+def local_app(default_qa, allow_private_urls: bool = False):
+    """The app in this process on a free loopback port (with the bundled article loaded), closed after."""
+    articles = app.Articles()
+    articles.put(default_qa, app.DEFAULT_KEY)
+    demo = app.build(articles, allow_private_urls=allow_private_urls)
+    app.launch(demo, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        yield demo, articles
+    finally:
+        demo.close()
+
+
 def page_event(url: str, api_name: str, data: list, session: str | None = None,
                headers: dict[str, str] | None = None) -> list:
     sys.path.insert(0, str(ROOT / "eval"))
@@ -632,18 +646,12 @@ def test_news_link_refused_for_a_local_address_by_default(server, news_site):
 
 
 def test_news_link_loads_with_the_private_address_flag(default_qa, news_site):
-    articles = app.Articles()
-    articles.put(default_qa, app.DEFAULT_KEY)
-    demo = app.build(articles, allow_private_urls=True)
-    app.launch(demo, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
-    try:
+    with local_app(default_qa, allow_private_urls=True) as (demo, articles):
         _, status, view, *_ = page_event(demo.local_url, "from_link", [news_site + "berita.html"])
         assert "siap" in status and "Festival Durian Lampung" in status, status
         assert "Kota Metro" in view and "Hak cipta" not in view
         status = page_event(demo.local_url, "from_link", [news_site + "tidak-ada.html"])[1]
         assert "tidak dapat dibuka" in status, status
-    finally:
-        demo.close()
 
 
 def test_a_slow_news_site_does_not_hold_up_another_session(default_qa):
@@ -655,24 +663,20 @@ def test_a_slow_news_site_does_not_hold_up_another_session(default_qa):
 
     drip = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Dripping)
     threading.Thread(target=drip.serve_forever, daemon=True).start()
-    articles = app.Articles()
-    articles.put(default_qa, app.DEFAULT_KEY)
-    demo = app.build(articles, allow_private_urls=True)
-    app.launch(demo, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
-    link: list = []
     try:
-        slow = threading.Thread(target=lambda: link.append(page_event(
-            demo.local_url, "from_link", [f"http://127.0.0.1:{drip.server_address[1]}/headers"])))
-        slow.start()
-        time.sleep(2)
-        t0 = time.monotonic()
-        status = page_event(demo.local_url, "paste", ["Festival kopi digelar di Lampung pada Sabtu.", "Kopi"])[1]
-        assert "siap" in status and time.monotonic() - t0 < 10, status
-        assert slow.is_alive()  # the link is still being fetched
-        slow.join(60)
-        assert "tidak dapat dibuka" in link[0][1] or "lambat" in link[0][1], link
+        with local_app(default_qa, allow_private_urls=True) as (demo, articles):
+            link: list = []
+            slow = threading.Thread(target=lambda: link.append(page_event(
+                demo.local_url, "from_link", [f"http://127.0.0.1:{drip.server_address[1]}/headers"])))
+            slow.start()
+            time.sleep(2)
+            t0 = time.monotonic()
+            status = page_event(demo.local_url, "paste", ["Festival kopi digelar di Lampung pada Sabtu.", "Kopi"])[1]
+            assert "siap" in status and time.monotonic() - t0 < 10, status
+            assert slow.is_alive()  # the link is still being fetched
+            slow.join(60)
+            assert "tidak dapat dibuka" in link[0][1] or "lambat" in link[0][1], link
     finally:
-        demo.close()
         drip.shutdown()
         drip.server_close()
 
@@ -700,11 +704,7 @@ def upload_files(url: str, files: list[tuple[str, bytes]], keep: bool = False,
 
 
 def test_upload_route_is_bounded_per_request_and_per_client(default_qa):
-    articles = app.Articles()
-    articles.put(default_qa, app.DEFAULT_KEY)
-    demo = app.build(articles)
-    app.launch(demo, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
-    try:
+    with local_app(default_qa) as (demo, articles):
         url = demo.local_url
         status, text = upload_files(url, [("a.txt", b"satu"), ("b.txt", b"dua")])
         assert status == 413 and "satu berkas" in text
@@ -715,17 +715,11 @@ def test_upload_route_is_bounded_per_request_and_per_client(default_qa):
         statuses = [upload_files(url, [(f"{i}.txt", chunk)])[0]
                     for i in range(app.UPLOAD_BYTES_PER_CLIENT // len(chunk) + 1)]
         assert statuses[:-1] == [200] * (len(statuses) - 1) and statuses[-1] == 429, statuses
-    finally:
-        demo.close()
 
 
 def test_an_upload_is_read_only_for_the_client_that_sent_it(default_qa):
-    articles = app.Articles()
-    articles.put(default_qa, app.DEFAULT_KEY)
-    demo = app.build(articles)
-    app.launch(demo, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
-    alice, mallory = (f"{app.CLIENT_COOKIE}={uuid.uuid4().hex}" for _ in range(2))
-    try:
+    with local_app(default_qa) as (demo, articles):
+        alice, mallory = (f"{app.CLIENT_COOKIE}={uuid.uuid4().hex}" for _ in range(2))
         with urllib.request.urlopen(demo.local_url, timeout=30) as page:  # the page hands out the cookie
             assert app.CLIENT_COOKIE in (page.headers.get("set-cookie") or "")
         status, text = upload_files(demo.local_url, [("berita.txt", HTML_ARTICLE.encode())], keep=True,
@@ -745,17 +739,11 @@ def test_an_upload_is_read_only_for_the_client_that_sent_it(default_qa):
             assert "tidak ditemukan" in status_line and folder.is_dir(), status_line
         finally:
             folder.rmdir()
-    finally:
-        demo.close()
 
 
 def test_sessions_pasting_the_same_text_keep_their_own_titles(default_qa):
-    articles = app.Articles()
-    articles.put(default_qa, app.DEFAULT_KEY)
-    demo = app.build(articles)
-    app.launch(demo, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
-    text = "Festival kopi digelar di Lampung pada Sabtu. Panitia mencatat 120 petani ikut serta."
-    try:
+    with local_app(default_qa) as (demo, articles):
+        text = "Festival kopi digelar di Lampung pada Sabtu. Panitia mencatat 120 petani ikut serta."
         for session, title in (("sesi-a", "Judul Sesi A"), ("sesi-b", "Judul Sesi B")):
             status = page_event(demo.local_url, "paste", [text, title], session=session)[1]
             assert title in status, status
@@ -764,8 +752,6 @@ def test_sessions_pasting_the_same_text_keep_their_own_titles(default_qa):
             page_event(demo.local_url, "show_question", ["Di mana festival kopi digelar?", []], session=session)
             _, view, *_ = page_event(demo.local_url, "respond", [None, [], None, None, ""], session=session)
             assert own in str(view) and other not in str(view), str(view)[:300]
-    finally:
-        demo.close()
 
 
 def test_stopping_the_app_removes_its_upload_directory(server):

@@ -141,6 +141,14 @@ def to_squad(examples: list[Example]) -> dict:
         "answers": [{"text": a, "answer_start": s} for a, s in zip(ex.answers, ex.starts)]}]} for ex in examples]}
 
 
+def save_mix(mix: list[Example], out: Path) -> None:
+    """Write ``out/train.json`` (SQuAD layout) and say how many questions it holds."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "train.json").write_text(json.dumps(to_squad(mix), ensure_ascii=False))
+    unanswerable = sum(not ex.answers for ex in mix)
+    print(f"{len(mix)} questions ({unanswerable} unanswerable) -> {out / 'train.json'}")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m qa.training.mix", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -154,10 +162,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     mix = build_mix(args.data, seed=args.seed, wiki=args.wiki, squad_id=args.squad_id, negatives=args.negatives,
                     detok=not args.keep_tokenized)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "train.json").write_text(json.dumps(to_squad(mix), ensure_ascii=False))
-    unanswerable = sum(not ex.answers for ex in mix)
-    print(f"{len(mix)} questions ({unanswerable} unanswerable) -> {args.out / 'train.json'}")
+    save_mix(mix, args.out)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from pathlib import Path
 from ..errors import QAError
 from ..retrieval import BM25Index
 from ..squad import Example, load_squad
-from .mix import FACQA, SQUAD_ID, build_mix, detokenized, to_squad
+from .mix import FACQA, SQUAD_ID, build_mix, detokenized, save_mix
 
 NEWS_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "news"
 #: Splits that may be read only to choose settings and checkpoints (dev) or to report (test).
@@ -224,10 +224,7 @@ def main(argv: list[str] | None = None) -> None:
                     squad_id=args.squad_id, replay=args.replay)
     except QAError as exc:
         raise SystemExit(f"error: {exc}") from exc
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "train.json").write_text(json.dumps(to_squad(mix), ensure_ascii=False))
-    unanswerable = sum(not ex.answers for ex in mix)
-    print(f"{len(mix)} questions ({unanswerable} unanswerable) -> {args.out / 'train.json'}")
+    save_mix(mix, args.out)
 
 
 if __name__ == "__main__":
