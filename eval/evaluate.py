@@ -27,8 +27,7 @@ from tqdm import tqdm
 
 from qa import ArticleQA, Passage, QAError, Reader, Settings
 from qa.metrics import best_scores, normalize_answer
-from qa.squad import Example, load_squad
-from qa.text import replace_surrogates
+from qa.squad import Example, load_squad, read_pairs
 from qa.training.mix import detokenized
 from qa.training.news import annotated_articles
 from qa.training.train import DATA_DIR
@@ -59,29 +58,7 @@ class Result:
 
 
 def load_pairs(path: Path) -> list[Item]:
-    items = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise QAError(f"cannot read pairs file {path}: {exc}") from exc
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            if not isinstance(row, dict):
-                raise TypeError("a line must be a JSON object")
-            question, answers = row["question"], row["answers"]
-            if not isinstance(question, str) or not question.strip():
-                raise TypeError("'question' must be a non-empty string")
-            if not isinstance(answers, list) or not all(isinstance(a, str) and a.strip() for a in answers):
-                raise TypeError("'answers' must be a list of non-empty strings")
-            # lone surrogates (a \ud800 escape) would fail the tokenizer and the UTF-8 report files
-            fix = replace_surrogates
-            items.append(Item(fix(str(row.get("id", lineno))), fix(question), [fix(a) for a in answers]))
-        except (ValueError, KeyError, TypeError, RecursionError) as exc:
-            raise QAError(f"{path}:{lineno}: malformed line ({type(exc).__name__}: {str(exc)[:200]}); expected "
-                          '{"id": "...", "question": "...", "answers": ["..."]}') from exc
+    items = [Item(p.id, p.question, p.answers, type=p.type) for p in read_pairs(path)]
     if not items:
         raise QAError(f"{path}: no Q&A pairs found")
     return items

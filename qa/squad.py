@@ -1,4 +1,5 @@
-"""Read SQuAD-layout files (both the flat ``data[].qas`` and the nested ``data[].paragraphs[]`` form)."""
+"""Read QA data: SQuAD-layout files (both the flat ``data[].qas`` and the nested ``data[].paragraphs[]``
+form) and Q&A pairs in JSON Lines (``{"id", "question", "answers", "type"}`` per line)."""
 
 from __future__ import annotations
 
@@ -115,4 +116,45 @@ def load_squad(path: str | Path) -> list[Example]:
                                    starts))
     if not out:
         raise QAError(f"{path}: no questions found (data[].paragraphs[].qas[] is empty)")
+    return out
+
+
+@dataclass
+class Pair:
+    """One question of a JSON Lines pairs file; ``answers`` empty means unanswerable."""
+
+    id: str
+    question: str
+    answers: list[str]
+    type: str = ""
+    line: int = 0
+
+
+def read_pairs(path: str | Path) -> list[Pair]:
+    """Every question of a JSON Lines file (blank lines skipped); a malformed line raises ``QAError``
+    naming the file and the line. Lone surrogates become U+FFFD (the tokenizer refuses them)."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").split("\n")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise QAError(f"cannot read pairs file {path}: {exc}") from exc
+    out = []
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            if not isinstance(row, dict):
+                raise TypeError("a line must be a JSON object")
+            question, answers = row["question"], row["answers"]
+            if not isinstance(question, str) or not question.strip():
+                raise TypeError("'question' must be a non-empty string")
+            if not isinstance(answers, list) or not all(isinstance(a, str) and a.strip() for a in answers):
+                raise TypeError("'answers' must be a list of non-empty strings")
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
+            raise QAError(f"{path}:{lineno}: malformed line ({type(exc).__name__}: {str(exc)[:200]}); expected "
+                          '{"id": "...", "question": "...", "answers": ["..."]}') from exc
+        fix = replace_surrogates
+        out.append(Pair(fix(str(row.get("id", f"{path.stem}-{lineno}"))), fix(question), [fix(a) for a in answers],
+                        str(row.get("type", "")), lineno))
     return out

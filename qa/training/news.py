@@ -30,7 +30,7 @@ from pathlib import Path
 
 from ..errors import QAError
 from ..retrieval import BM25Index
-from ..squad import Example, load_squad
+from ..squad import Example, load_squad, read_pairs
 from .mix import FACQA, SQUAD_ID, build_mix, detokenized, save_mix
 
 NEWS_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "news"
@@ -66,25 +66,11 @@ def read_annotated(txt: Path) -> AnnotatedArticle:
         raise QAError(f"{txt}: empty article")
     article = AnnotatedArticle(txt.stem, text, blocks[0], blocks[1:])
     qfile = txt.with_suffix(".jsonl")
-    for lineno, line in enumerate(qfile.read_text(encoding="utf-8").split("\n"), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            if not isinstance(row, dict):
-                raise TypeError("expected a JSON object")
-            q, answers = row["question"], row["answers"]
-            if not isinstance(q, str) or not q.strip():
-                raise TypeError("'question' must be a non-empty string")
-            if not isinstance(answers, list) or not all(isinstance(a, str) and a.strip() for a in answers):
-                raise TypeError("'answers' must be a list of non-empty strings")
-        except (ValueError, KeyError, TypeError) as exc:
-            raise QAError(f"{qfile}:{lineno}: malformed line ({type(exc).__name__}: {exc})") from exc
-        missing = [a for a in answers if a not in text]
+    for pair in read_pairs(qfile):
+        missing = [a for a in pair.answers if a not in text]
         if missing:
-            raise QAError(f"{qfile}:{lineno}: gold answer {missing[0]!r} is not in {txt.name}")
-        article.questions.append(Question(str(row.get("id", f"{txt.stem}-{lineno}")), q, answers,
-                                          str(row.get("type", ""))))
+            raise QAError(f"{qfile}:{pair.line}: gold answer {missing[0]!r} is not in {txt.name}")
+        article.questions.append(Question(pair.id, pair.question, pair.answers, pair.type))
     return article
 
 
