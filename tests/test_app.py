@@ -254,6 +254,17 @@ def test_first_line_or_heading_is_the_title():
     assert long is not None and len(long) <= 121 and long.endswith("…")
 
 
+def test_every_example_question_is_answered_right_and_firmly(default_qa, pairs):
+    """The page offers these questions: each must get its right answer, not a "Mungkin"."""
+    from qa.metrics import best_scores
+
+    gold = {p["question"]: p["answers"] for p in pairs}
+    for question in app.EXAMPLES:
+        answer = default_qa.ask(question)
+        assert answer.text is not None, (question, answer.tentative)
+        assert best_scores(answer.text, gold[question])[0] == 1, (question, answer.text)
+
+
 def test_tentative_answer_only_above_the_floor(default_qa):
     from qa.types import TENTATIVE_FLOOR, Answer
 
