@@ -419,6 +419,8 @@ def test_browser(server, tmp_path, output_dir):
         expect(page.locator("#article-view mark.answer")).to_contain_text("Pandeglang", timeout=60_000)
         page.wait_for_timeout(500)
         assert answer_in_view(), "the highlighted answer is scrolled out of the article panel"
+        assert page.evaluate("getComputedStyle(document.querySelector('#article-view .article-text'))"
+                             ".scrollbarGutter") == "stable"  # the panel shows that it scrolls
 
         # a declined answer with a plausible candidate (between the floor and the reader's threshold)
         # is offered tentatively and highlighted; which question does that depends on the reader, so

@@ -127,3 +127,15 @@ def test_sentence_at_matches_the_sentences(default_qa) -> None:
         assert default_qa.sentence_at(a + 1, b - 1) == (a, b)
     (a, _), (_, d) = spans[0], spans[1]
     assert default_qa.sentence_at(a, d) == (a, d)  # a span over two sentences gets both
+
+
+def test_sentence_spans_are_computed_once_per_article(monkeypatch) -> None:
+    from qa import ArticleQA, pipeline
+
+    calls = []
+    real = pipeline.split_sentences
+    monkeypatch.setattr(pipeline, "split_sentences", lambda text: calls.append(1) or real(text))
+    qa = ArticleQA.from_text("Budi membeli sepeda di Bandung. Ani membeli buku di Jakarta. Harga sepeda Rp 2 juta.")
+    for _ in range(5):  # every answer asks for its sentence
+        qa.sentence_at(3, 8)
+    assert len(calls) == 1
