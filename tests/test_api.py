@@ -60,8 +60,10 @@ def test_empty_and_huge_questions(default_qa):
     for bad in ("", "   ", "\n\t"):
         with pytest.raises(QuestionError):
             default_qa.retrieve(bad)
-    passages = default_qa.retrieve("penghargaan " * 10_000, k=3)  # 120,000 characters
-    assert len(passages) == 3
+    with pytest.raises(QuestionError) as err:  # 120,000 characters: refused before any work
+        default_qa.retrieve("penghargaan " * 10_000, k=3)
+    assert err.value.reason == "too_long"
+    assert len(default_qa.retrieve("penghargaan " * 80, k=3)) == 3  # within max_question_chars
     with pytest.raises(QAError):
         ArticleQA.from_text("teks", chunk_size=3)  # unknown setting is named
 
