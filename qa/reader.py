@@ -295,6 +295,12 @@ def _shipped_meta(meta_path: Path) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=4)
+def _export_named_base(base_name: str, weights: Path, int8: bool, out: Path) -> None:
+    from .embedder import resolve_model_path
+
+    export_shipped(resolve_model_path(base_name, verify=True), weights, out, int8)
+
+
 def load_reader(name: str = str(DEFAULT_READER), embedder: Embedder | None = None, int8: bool = False,
                 threads: int | None = None) -> Reader:
     """Load a shipped reader directory (base + weights, checksum-verified) or any HF QA model.
@@ -303,7 +309,7 @@ def load_reader(name: str = str(DEFAULT_READER), embedder: Embedder | None = Non
     ``embedder`` to share them (otherwise the base embedder is loaded); ``int8`` quantises the
     linear layers for CPU speed (see :func:`int8_exempt`).
     """
-    from .embedder import load_embedder, resolve_model_path
+    from .embedder import load_embedder
     from .runtime import folder_key, load_encoder, load_tokenizer
 
     path = Path(name)
@@ -323,9 +329,7 @@ def load_reader(name: str = str(DEFAULT_READER), embedder: Embedder | None = Non
                              f"{meta['sha256'][:12]}...). Restore them with `git checkout -- {weights}`.")
         base_name = meta.get("base", BUNDLED_EMBEDDER)
         base = embedder if embedder is not None and embedder.name == base_name else load_embedder(base_name, threads)
-        def build(out: Path) -> None:
-            export_shipped(resolve_model_path(base_name, verify=True), weights, out, int8)
-
+        build = functools.partial(_export_named_base, base_name, weights, int8)
         encoder = load_encoder(folder_key("reader" + suffix, digest), build, base.word_embeddings(), threads)
         tokenizer, pad_id = base.tokenizer, base.pad_id
         cal, threshold, label = meta["calibration"], meta["threshold"], f"{path.name}@{digest[:12]}"
@@ -334,7 +338,7 @@ def load_reader(name: str = str(DEFAULT_READER), embedder: Embedder | None = Non
 
         try:
             key = folder_key("reader" + suffix, model_fingerprint(name))
-            encoder = load_encoder(key, lambda out: _export_hf(name, out, int8), threads=threads)
+            encoder = load_encoder(key, functools.partial(_export_hf, name, int8=int8), threads=threads)
             tokenizer, pad_id = load_tokenizer(encoder.folder), int(encoder.meta["pad_id"])
         except Exception as exc:  # noqa: BLE001
             raise ModelError(f"cannot load reader {name!r} ({type(exc).__name__}: {exc}). Give the shipped reader "

@@ -171,36 +171,34 @@ def _exported_in(root: Path, key: str, build: Callable[[Path], None]) -> Path:
     return target
 
 
+def _run_build(build: Callable[[Path], None], folder: Path, errors: Any) -> None:
+    try:
+        build(folder)
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
+        errors.put(f"{type(exc).__name__}: {exc}")
+        raise SystemExit(1) from None
+
+
 def in_child(build: Callable[[Path], None], folder: Path) -> None:
-    """``build(folder)`` in a forked child process where the platform forks, else here.
+    """``build(folder)`` in a fresh child process (spawned, so no lock of this process's threads is
+    inherited), or here when ``build`` cannot be sent to one (a closure).
 
     An export imports torch and transformers (about 1 GB); in a child, that memory goes back to the
     system when it ends instead of staying with the app for its whole life. A failure in the child is
     raised here with its message.
     """
     import multiprocessing as mp
+    import pickle
 
-    if "fork" not in mp.get_all_start_methods() or os.environ.get("TANYA_ARTIKEL_EXPORT_IN_PROCESS"):
+    try:
+        pickle.dumps(build)
+    except (pickle.PicklingError, AttributeError, TypeError):
         build(folder)
         return
-    ctx = mp.get_context("fork")
+    ctx = mp.get_context("spawn")
     errors = ctx.SimpleQueue()
-
-    def run() -> None:
-        try:
-            build(folder)
-        except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
-            errors.put(f"{type(exc).__name__}: {exc}")
-            raise SystemExit(1) from None
-
-    child = ctx.Process(target=run, name="tanya-artikel-export")
-    before = os.environ.get("TOKENIZERS_PARALLELISM")
-    os.environ["TOKENIZERS_PARALLELISM"] = before or "false"  # no "process just got forked" warning
-    try:
-        child.start()
-    finally:
-        if before is None:
-            del os.environ["TOKENIZERS_PARALLELISM"]
+    child = ctx.Process(target=_run_build, args=(build, folder, errors), name="tanya-artikel-export")
+    child.start()
     child.join()
     if child.exitcode != 0:
         detail = errors.get() if not errors.empty() else f"the export process ended with code {child.exitcode}"
