@@ -294,13 +294,13 @@ def _shipped_meta(meta_path: Path) -> dict[str, Any]:
     return meta
 
 
-@functools.lru_cache(maxsize=4)
 def _export_named_base(base_name: str, weights: Path, int8: bool, out: Path) -> None:
     from .embedder import resolve_model_path
 
     export_shipped(resolve_model_path(base_name, verify=True), weights, out, int8)
 
 
+@functools.lru_cache(maxsize=4)
 def load_reader(name: str = str(DEFAULT_READER), embedder: Embedder | None = None, int8: bool = False,
                 threads: int | None = None) -> Reader:
     """Load a shipped reader directory (base + weights, checksum-verified) or any HF QA model.

@@ -124,7 +124,8 @@ def test_tydiqa_sample_regression_guard(reader):
 
 
 def test_long_question_is_truncated_not_fatal(default_qa):
-    answer = default_qa.ask("Kapan penghargaan diserahkan? " + "x" * 100_000)
+    """Within max_question_chars but past the reader's question tokens: cut, not an error."""
+    answer = default_qa.ask("Kapan penghargaan diserahkan? " + "kata " * 190)
     assert answer.score >= 0.0
 
 
