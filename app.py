@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from qa.settings import Settings
 from qa.types import CONFIDENT
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
@@ -72,8 +73,8 @@ ARTICLE_ERRORS = {
 UNEXPECTED = "Maaf, terjadi kesalahan tak terduga. Silakan coba lagi."
 SEARCHING = "Mencari jawaban di artikel…"
 UNREADABLE_QUESTION = "Pertanyaan tidak dapat diproses. Coba tulis ulang."
-#: Questions are refused above this length before any work is done on them (Settings.max_question_chars).
-MAX_QUESTION_CHARS = 1000
+#: Questions are refused above this length before any work is done on them.
+MAX_QUESTION_CHARS = Settings.max_question_chars
 TOO_LONG_QUESTION = f"Pertanyaan terlalu panjang (paling banyak {MAX_QUESTION_CHARS} karakter). Ringkaslah."
 DEFAULT_KEY = "default"
 #: The only endpoint callable through the HTTP API (``/gradio_api/call/<name>``).
