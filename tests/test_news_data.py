@@ -18,6 +18,7 @@ from qa.training.news import (
     Question,
     annotated_articles,
     annotated_examples,
+    build,
     placed_examples,
     read_annotated,
     refuse_eval_split,
@@ -124,3 +125,16 @@ def test_training_command_without_news_data_says_so(tmp_path: Path) -> None:
                            str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode != 0 and "real-article data" in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(not (NEWS_DIR / "qa" / "train").is_dir(), reason="../shared/data/news is not present")
+def test_wiki_adds_wikipedia_questions_not_in_the_replay() -> None:
+    from qa.training.train import DATA_DIR
+
+    base = build(NEWS_DIR, DATA_DIR, copies=1, facqa=0, squad_id=0, replay=300)
+    more = build(NEWS_DIR, DATA_DIR, copies=1, facqa=0, squad_id=0, replay=300, wiki=200)
+    assert len(more) == len(base) + 200
+    ids = [ex.id for ex in more]
+    assert len(ids) == len(set(ids))
+    added = set(ids) - {ex.id for ex in base}
+    assert any(not ex.answers for ex in more if ex.id in added)

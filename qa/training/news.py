@@ -14,7 +14,8 @@ paragraphs, so the reader has to learn which paragraph answers. Made here, repro
   paragraphs of the unlabeled articles (``articles.jsonl``), so the answer sits in real news
   surroundings; the same question without its passage is an unanswerable example;
 - **replay**: a sample of the reader v2 mix (:mod:`qa.training.mix`), so Wikipedia and sentence-level
-  skills stay.
+  skills stay; ``--wiki N`` adds N more IDK-MRC / TyDi QA train questions (about 44% adversarial
+  unanswerables), so the reader keeps declining questions that name the passage's own entities.
 
 The dev and test splits are refused: they are for choosing and reporting only.
 """
@@ -32,6 +33,7 @@ from ..errors import QAError
 from ..retrieval import BM25Index
 from ..squad import Example, load_squad, read_pairs
 from .mix import FACQA, SQUAD_ID, build_mix, detokenized, save_mix
+from .train import WIKI_FILES, training_examples
 
 NEWS_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "news"
 #: Splits that may be read only to choose settings and checkpoints (dev) or to report (test).
@@ -168,7 +170,7 @@ def placed_examples(passages: list[Example], paragraphs: list[str], rng: random.
 
 
 def build(news_dir: Path, data_dir: Path, *, seed: int = 21, copies: int = 2, facqa: int = 1000,
-          squad_id: int = 800, replay: int = 2000) -> list[Example]:
+          squad_id: int = 800, replay: int = 2000, wiki: int = 0) -> list[Example]:
     """The whole real-article mix, shuffled; each count is a sample size (0 leaves that source out)."""
     rng = random.Random(seed)
     train_dir = news_dir / "qa" / "train"
@@ -183,6 +185,10 @@ def build(news_dir: Path, data_dir: Path, *, seed: int = 21, copies: int = 2, fa
         parts.append(placed_examples(pool, paragraphs, rng))
     if replay:
         parts.append(build_mix(data_dir, seed=seed)[:replay])
+    if wiki:
+        seen = {ex.id for part in parts for ex in part}
+        pool = [ex for ex in training_examples([data_dir / name for name in WIKI_FILES]) if ex.id not in seen]
+        parts.append(rng.sample(pool, min(wiki, len(pool))))
     mix = [ex for part in parts for ex in part]
     rng.shuffle(mix)
     return mix
@@ -201,13 +207,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--facqa", type=int, default=1000, help="FacQA passages placed in unlabeled articles")
     ap.add_argument("--squad-id", type=int, default=800, help="translated SQuAD passages placed likewise")
     ap.add_argument("--replay", type=int, default=2000, help="examples of the reader v2 mix")
+    ap.add_argument("--wiki", type=int, default=0, help="further IDK-MRC + TyDi QA train questions")
     args = ap.parse_args(argv)
     if not (args.news / "qa" / "train").is_dir():
         raise SystemExit(f"error: {args.news / 'qa' / 'train'} not found: the real-article data "
                          "(../shared/data/news) is needed to make this mix")
     try:
         mix = build(args.news, args.data, seed=args.seed, copies=args.copies, facqa=args.facqa,
-                    squad_id=args.squad_id, replay=args.replay)
+                    squad_id=args.squad_id, replay=args.replay, wiki=args.wiki)
     except QAError as exc:
         raise SystemExit(f"error: {exc}") from exc
     save_mix(mix, args.out)
