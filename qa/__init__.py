@@ -9,19 +9,24 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import ArticleError, FetchError, ModelError, QAError, QuestionError
 from .settings import Settings
-from .types import Answer, Passage
+from .types import Answer, ArticleInfo, Passage
 
 if TYPE_CHECKING:
+    from .collection import Collection
     from .pipeline import ArticleQA
     from .reader import Reader
 
 
 def __getattr__(name: str) -> Any:
-    """``ArticleQA`` and ``Reader`` pull in torch: import them on first use, so ``--help`` is instant."""
+    """``ArticleQA``, ``Collection`` and ``Reader`` pull in torch: import them on first use, so ``--help`` is instant."""
     if name == "ArticleQA":
         from .pipeline import ArticleQA
 
         return ArticleQA
+    if name == "Collection":
+        from .collection import Collection
+
+        return Collection
     if name == "Reader":
         from .reader import Reader
 
@@ -29,6 +34,6 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'qa' has no attribute {name!r}")
 
 
-__all__ = ["Answer", "ArticleError", "ArticleQA", "FetchError", "ModelError", "Passage", "QAError", "QuestionError",
+__all__ = ["Answer", "ArticleError", "ArticleInfo", "ArticleQA", "Collection", "FetchError", "ModelError", "Passage", "QAError", "QuestionError",
            "Reader", "Settings"]
 __version__ = "0.1.0"

@@ -31,6 +31,11 @@ def tokenize(text: str, stemmer: object | None = None) -> list[str]:
     return [w for w in words if w]  # the stemmer maps non-Latin words to ""
 
 
+def terms_of(text: str, stemmer: object | None = None, abbreviations: bool = False) -> list[str]:
+    """BM25 terms: :func:`tokenize` of the text, with short and full forms both present if ``abbreviations``."""
+    return tokenize(expand(text) if abbreviations else text, stemmer)
+
+
 def make_stemmer(enabled: bool) -> object | None:
     if not enabled:
         return None
@@ -57,7 +62,7 @@ class BM25Index:
         self.vocab = set(self.bm25.vocab_dict)
 
     def _tokens(self, text: str) -> list[str]:
-        return tokenize(expand(text) if self.abbreviations else text, self.stemmer)
+        return terms_of(text, self.stemmer, self.abbreviations)
 
     def scores(self, query: str) -> np.ndarray:
         tokens = [t for t in self._tokens(query) if t in self.vocab]

@@ -16,21 +16,33 @@ TENTATIVE_FLOOR = 0.15
 
 
 @dataclass(frozen=True)
+class ArticleInfo:
+    """An article of a collection: its id there and what a reader needs to find it (date: ISO ``YYYY-MM-DD``)."""
+
+    id: str
+    title: str | None = None
+    date: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
 class Passage:
-    """A piece of the article; ``article[start:end] == text``."""
+    """A piece of the article; ``article[start:end] == text``. From a collection, ``article`` says which."""
 
     text: str
     start: int
     end: int
     score: float = 0.0
     index: int = 0
+    article: ArticleInfo | None = None
 
 
 @dataclass(frozen=True)
 class Answer:
     """The reader's answer; ``text`` is None when the article does not contain one.
 
-    ``start``/``end`` are offsets into the text that was read (the article for ``ArticleQA.ask``),
+    ``start``/``end`` are offsets into the text that was read (the article for ``ArticleQA.ask``, the
+    answer's :attr:`article` for ``Collection.ask``),
     ``score`` is the probability in [0, 1] that the span is right.
     """
 
@@ -45,6 +57,11 @@ class Answer:
     @property
     def found(self) -> bool:
         return self.text is not None
+
+    @property
+    def article(self) -> ArticleInfo | None:
+        """From a collection: the article the answer (or, when declined, the best passage) comes from."""
+        return self.passage.article if self.passage is not None else None
 
     @property
     def confident(self) -> bool:
