@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
-    """``ArticleQA``, ``Collection`` and ``Reader`` pull in torch: import them on first use, so ``--help`` is instant."""
+    """``ArticleQA``, ``Collection`` and ``Reader`` pull in torch: imported on first use (``--help`` is instant)."""
     if name == "ArticleQA":
         from .pipeline import ArticleQA
 
@@ -34,6 +34,18 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'qa' has no attribute {name!r}")
 
 
-__all__ = ["Answer", "ArticleError", "ArticleInfo", "ArticleQA", "Collection", "FetchError", "ModelError", "Passage", "QAError", "QuestionError",
-           "Reader", "Settings"]
+__all__ = [
+    "Answer",
+    "ArticleError",
+    "ArticleInfo",
+    "ArticleQA",
+    "Collection",
+    "FetchError",
+    "ModelError",
+    "Passage",
+    "QAError",
+    "QuestionError",
+    "Reader",
+    "Settings",
+]
 __version__ = "0.1.0"

@@ -71,9 +71,9 @@ def parse_date(value: object) -> str | None:
             month, day = (b, a) if a > 12 else (a, b)
             return dt.date(year, month, day).isoformat()
         if m := re.search(r"\b(\d{1,2})\s+([A-Za-z]+)\.?\s+(\d{4})\b", text):
-            month = _MONTHS.get(m.group(2).lower())
-            if month:
-                return dt.date(int(m.group(3)), month, int(m.group(1))).isoformat()
+            named = _MONTHS.get(m.group(2).lower())
+            if named:
+                return dt.date(int(m.group(3)), named, int(m.group(1))).isoformat()
     except ValueError:
         pass
     raise QAError(f"the date {value!r} cannot be read: write it as YYYY-MM-DD (e.g. 2025-10-21)")
@@ -238,7 +238,9 @@ class Collection:
         path = Path(path)
         if not path.is_file():
             raise ArticleError(f"file not found: {path}", "missing")
-        report, items, pending = AddReport(), [], {}
+        report = AddReport()
+        items: list[tuple[str, ArticleInfo, list[tuple[int, int]]]] = []
+        pending: dict[str, str] = {}
         with path.open(encoding="utf-8", errors="replace") as f:
             lines = f.readlines()
         for number, line in enumerate(tqdm(lines, desc="membaca", disable=not progress, mininterval=5), start=1):
@@ -312,7 +314,7 @@ class Collection:
         fused = reciprocal_rank_fusion(rankings, self.settings.rrf_k)
         stored = self.store.passages([i for i, _ in fused[: 2 * k]])
         texts: dict[str, tuple[ArticleInfo, str]] = {}
-        out = []
+        out: list[Passage] = []
         for pid, score in ((i, s) for i, s in fused if i in stored):
             if len(out) == k:
                 break

@@ -244,10 +244,11 @@ class LocalStore:
             if not keep.any():
                 return []
             bitmap = np.packbits(keep, bitorder="little")
-            params = faiss.SearchParametersIVF() if hasattr(index, "nprobe") else faiss.SearchParameters()
-            params.sel = faiss.IDSelectorBitmap(len(keep), faiss.swig_ptr(bitmap))
+            params = faiss.SearchParameters()
             if hasattr(index, "nprobe"):
+                params = faiss.SearchParametersIVF()
                 params.nprobe = NPROBE
+            params.sel = faiss.IDSelectorBitmap(len(keep), faiss.swig_ptr(bitmap))
         scores, ids = index.search(np.asarray(vector, dtype=np.float32).reshape(1, -1), k, params=params)
         return [(int(i), float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0]
 
