@@ -7,7 +7,7 @@
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import ArticleError, FetchError, ModelError, QAError, QuestionError
+from .errors import ArticleError, CollectionError, FetchError, ModelError, QAError, QuestionError
 from .settings import Settings
 from .types import Answer, ArticleInfo, Passage
 
@@ -40,6 +40,7 @@ __all__ = [
     "ArticleInfo",
     "ArticleQA",
     "Collection",
+    "CollectionError",
     "FetchError",
     "ModelError",
     "Passage",

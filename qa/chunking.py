@@ -9,7 +9,9 @@ blank line) is not made a passage of its own: see :func:`headline`.
 
 from __future__ import annotations
 
+import bisect
 import re
+import sys
 
 Span = tuple[int, int]
 CHUNKER_VERSION = 2  # bump when the splitting rules change: persisted indexes are then rebuilt
@@ -91,6 +93,16 @@ def split_sentences(text: str) -> list[Span]:
             quotes.reset(m.end())
         spans += _pieces(text, cuts + [hi])
     return spans
+
+
+def enclosing(spans: list[Span], start: int, end: int) -> Span:
+    """Offsets of the sentence(s) among ``spans`` (sorted, from :func:`split_sentences`) that contain
+    ``[start, end)``; the span itself where no sentence holds it."""
+    i = bisect.bisect_right(spans, (start, sys.maxsize)) - 1
+    first = spans[i][0] if i >= 0 and spans[i][0] <= start < spans[i][1] else start
+    j = bisect.bisect_left(spans, (end, -1)) - 1
+    last = spans[j][1] if j >= 0 and spans[j][0] < end <= spans[j][1] else end
+    return first, max(last, end)
 
 
 def _split_long(text: str, span: Span, max_chars: int) -> list[Span]:

@@ -13,7 +13,7 @@ import sys
 from dataclasses import asdict
 from typing import Any, NoReturn
 
-from .errors import ArticleError, ModelError, QAError, QuestionError
+from .errors import ArticleError, CollectionError, ModelError, QAError, QuestionError
 from .settings import Settings
 
 QUIT = (":q", ":quit", ":keluar")
@@ -36,6 +36,19 @@ ARTICLE_ERRORS = {
     "not_html": "alamat ini bukan halaman web (HTML)",
 }
 
+COLLECTION_ERRORS = {
+    "not_collection": "ini bukan koleksi: buat dulu dengan `python -m qa collection build KOLEKSI --jsonl BERKAS`",
+    "exists": "koleksi sudah ada di sini atau foldernya tidak kosong: pakai `collection add`, atau pilih folder baru",
+    "id_taken": "id artikel sudah dipakai artikel lain: hapus dulu (collection remove) atau beri id lain",
+    "no_article": "tidak ada artikel dengan id itu di koleksi",
+    "bad_date": "tanggal tidak dapat dibaca: tulis sebagai TTTT-BB-HH, misalnya 2025-10-21",
+    "bad_line": "baris tidak valid: harus objek JSON dengan teks artikel di \"text\"",
+    "unreachable": "server Milvus tidak dapat dihubungi: periksa alamatnya dan apakah server berjalan",
+    "fixed_setting": "pengaturan indeks koleksi tidak bisa diubah setelah koleksi dibuat",
+    "bad_backend": "backend atau alamat koleksi tidak cocok (faiss: folder; milvus: berkas .db atau alamat server)",
+    "write_failed": "indeks koleksi tidak dapat ditulis (disk penuh atau hanya-baca?)",
+}
+
 
 def message(exc: QAError) -> str:
     """The Indonesian message for an error a user can fix (the English one stays in the exception)."""
@@ -45,6 +58,8 @@ def message(exc: QAError) -> str:
         return f"pertanyaan terlalu panjang (paling banyak {Settings.max_question_chars} karakter): ringkaslah"
     if isinstance(exc, QuestionError):
         return "pertanyaan kosong atau tidak dapat dipakai: tulis pertanyaan tentang artikel"
+    if isinstance(exc, CollectionError):
+        return f"{COLLECTION_ERRORS.get(exc.reason, 'koleksi tidak dapat dipakai')}. Rincian: {exc}"
     if isinstance(exc, ModelError):
         return f"model tidak dapat dimuat. Rincian untuk perbaikan: {exc}"
     return f"masukan tidak valid. Rincian: {exc}"
@@ -74,6 +89,11 @@ def _parser() -> argparse.ArgumentParser:
                             "artikel bawaan")
         source.add_argument("--url", metavar="URL", help="alamat halaman berita (http/https): teks utama dan judulnya "
                             "diambil")
+        source.add_argument("--collection", metavar="KOLEKSI", help="tanya seluruh koleksi (folder, berkas Milvus "
+                            "Lite .db, atau alamat server Milvus); lihat perintah collection")
+        p.add_argument("--since", metavar="TANGGAL", help="dengan --collection: hanya artikel sejak tanggal ini "
+                       "(TTTT-BB-HH)")
+        p.add_argument("--until", metavar="TANGGAL", help="dengan --collection: hanya artikel sampai tanggal ini")
         p.add_argument("--allow-private", action="store_true", help="izinkan --url ke alamat jaringan lokal/privat "
                        "(intranet)")
 
@@ -110,6 +130,9 @@ def _parser() -> argparse.ArgumentParser:
     what.add_argument("--list", action="store_true", help="daftar indeks: ukuran dan kapan terakhir dipakai")
     what.add_argument("--clear", action="store_true", help="hapus semua indeks artikel (model tetap)")
     cached.add_argument("--json", action="store_true", help="cetak JSON untuk program")
+    from .collection_cli import add_parser
+
+    add_parser(sub)
     idx = sub.add_parser("index", help="bangun (atau periksa) indeks artikel",
                          description="Bangun indeks bagian-bagian artikel, atau pakai ulang bila masih sesuai.")
     idx.add_argument("--json", action="store_true", help="cetak JSON untuk program")
@@ -120,6 +143,13 @@ def _parser() -> argparse.ArgumentParser:
 def _load(args: argparse.Namespace) -> Any:
     from .pipeline import ArticleQA
 
+    if getattr(args, "collection", None):
+        from .collection import Collection
+        from .collection_cli import collection_source
+
+        return Collection.open(**collection_source(args.collection))
+    if args.since or args.until:
+        raise QAError("--since and --until filter a collection: use them with --collection")
     if args.url:
         return ArticleQA.from_url(clean(args.url), allow_private=args.allow_private)
     return ArticleQA.from_file(args.article) if args.article else ArticleQA.default()
@@ -146,32 +176,43 @@ def _cache(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     if args.command == "cache":
         return _cache(args)
+    if args.command == "collection":
+        from .collection_cli import run as run_collection
+
+        return run_collection(args)
     qa = _load(args)
     if args.command == "index":
+        if args.collection:
+            raise QAError("index builds one article's index; a collection is built with `collection build`")
         info = {"index_dir": str(qa.index_dir), "passages": len(qa.passages), "article_sha256": qa.sha256,
                 "embedder": qa.embedder.fingerprint}
         print(json.dumps(info, indent=2) if args.json else
               f"Indeks siap: {info['passages']} bagian artikel di {info['index_dir']}")
         return 0
     if args.command == "retrieve":
-        passages = qa.retrieve(clean(args.question), k=args.top_k, mode=args.mode)
+        if args.collection:
+            passages = qa.search(clean(args.question), k=args.top_k, mode=args.mode, since=args.since,
+                                 until=args.until)
+        else:
+            passages = qa.retrieve(clean(args.question), k=args.top_k, mode=args.mode)
         if args.json:
             print(json.dumps([asdict(p) for p in passages], ensure_ascii=False, indent=2))
         else:
             for rank, p in enumerate(passages, 1):
-                print(f"[{rank}] skor={p.score:.4f} karakter {p.start}-{p.end}\n{p.text}\n")
+                where = f" (artikel: {_article_name(p.article)})" if p.article else ""
+                print(f"[{rank}] skor={p.score:.4f} karakter {p.start}-{p.end}{where}\n{p.text}\n")
         return 0
     if args.command == "chat":
         return _chat(qa, args)
     context = clean(args.context) if args.context else None
     if args.question != "-":
-        _print_answer(qa, _ask(qa, clean(args.question), context, args.top_k), args.json, indent=2)
+        _print_answer(qa, _ask(qa, clean(args.question), context, args.top_k, args=args), args.json, indent=2)
         return 0
     failed = 0
     for raw in sys.stdin.buffer:  # bytes: a line of invalid UTF-8 is cleaned, and the batch goes on
         try:
-            _print_answer(qa, _ask(qa, raw.decode("utf-8", "replace").rstrip("\r\n"), context, args.top_k),
-                          args.json, indent=None)
+            _print_answer(qa, _ask(qa, raw.decode("utf-8", "replace").rstrip("\r\n"), context, args.top_k,
+                               args=args), args.json, indent=None)
         except QAError as exc:  # one bad line must not stop the batch
             failed += 1
             print(json.dumps({"error": message(exc), "kind": type(exc).__name__}, ensure_ascii=False) if args.json
@@ -179,30 +220,44 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _ask(qa: Any, question: str, previous: str | None, k: int | None, previous_answer: str | None = None) -> Any:
+def _ask(qa: Any, question: str, previous: str | None, k: int | None, previous_answer: str | None = None,
+         args: argparse.Namespace | None = None) -> Any:
     """Answer like the chat app: a follow-up ("Kapan itu?") is searched together with the previous turn."""
     from .conversation import contextual_query
 
-    return qa.ask(question, k=k, context=contextual_query(question, previous, previous_answer))
+    context = contextual_query(question, previous, previous_answer)
+    if args is not None and getattr(args, "collection", None):
+        return qa.ask(question, k=k, context=context, since=args.since, until=args.until)
+    return qa.ask(question, k=k, context=context)
+
+
+def _article_name(info: Any) -> str:
+    """Where a collection's answer comes from: title, date, link."""
+    return " · ".join(p for p in (info.title or info.id, info.date, info.url) if p)
 
 
 def _print_answer(qa: Any, answer: Any, as_json: bool, indent: int | None) -> None:
-    source = qa.article[slice(*qa.sentence_at(answer.start, answer.end))] if answer.text else None
+    source = qa.sentence(answer) if answer.text else None
     guess = answer.tentative
     if as_json:
         data = asdict(answer)
         data["source_sentence"] = source
+        data["article"] = None if answer.article is None else asdict(answer.article)
         data["tentative"] = None if guess is None else {k: getattr(guess, k) for k in ("text", "score", "start", "end")}
         print(json.dumps(data, ensure_ascii=False, indent=indent), flush=True)
     elif guess is not None:
         print(f"Mungkin: {guess.text} (kurang yakin, skor {guess.score:.2f})")
-        print(f"Bagian terdekat: {qa.article[slice(*qa.sentence_at(guess.start, guess.end))]}")
+        print(f"Bagian terdekat: {qa.sentence(guess)}")
+        if guess.article:
+            print(f"Artikel: {_article_name(guess.article)}")
     elif answer.text is None:
         print(f"Tidak ada jawaban di artikel (skor {answer.score:.2f}: keyakinan bahwa artikel tidak menyebutkannya).")
         if answer.passage:
             print(f"Bagian terdekat: {answer.passage.text}")
     else:
         print(f"Jawaban: {answer.text}\nSkor: {answer.score:.2f} (peluang jawaban benar)\nSumber: {source}")
+        if answer.article:
+            print(f"Artikel: {_article_name(answer.article)}")
 
 
 def _chat(qa: Any, args: argparse.Namespace) -> int:
@@ -218,8 +273,11 @@ def _chat(qa: Any, args: argparse.Namespace) -> int:
             readline.read_history_file(history)
     except ImportError:  # not on every platform; the chat works without it
         readline = None  # type: ignore[assignment]
-    name = qa.title or ("tanpa judul" if args.article or args.url else "artikel bawaan")
-    print(f"Artikel: {name} ({len(qa.article):,} karakter). Ketik pertanyaan; :q untuk keluar.")
+    if args.collection:
+        print(f"Koleksi: {len(qa):,} artikel. Ketik pertanyaan; :q untuk keluar.")
+    else:
+        name = qa.title or ("tanpa judul" if args.article or args.url else "artikel bawaan")
+        print(f"Artikel: {name} ({len(qa.article):,} karakter). Ketik pertanyaan; :q untuk keluar.")
     previous: str | None = None
     previous_answer: str | None = None
     try:
@@ -237,7 +295,7 @@ def _chat(qa: Any, args: argparse.Namespace) -> int:
                 continue
             try:
                 context = contextual_query(line, previous, previous_answer)
-                answer = qa.ask(line, k=args.top_k, context=context)
+                answer = _ask(qa, line, previous, args.top_k, previous_answer, args)
             except QuestionError as exc:
                 print(f"Kesalahan: {message(exc)}")
                 continue

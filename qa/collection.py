@@ -22,9 +22,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .chunking import CHUNKER_VERSION, chunk, headline
+from .chunking import CHUNKER_VERSION, chunk, enclosing, headline, split_sentences
 from .embedder import Embedder, load_embedder
-from .errors import ArticleError, QAError, QuestionError
+from .errors import ArticleError, CollectionError, QAError, QuestionError
 from .retrieval import make_stemmer, reciprocal_rank_fusion, terms_of
 from .settings import Settings
 from .stores.base import DayRange, DocumentStore, NewArticle, day_number
@@ -59,7 +59,7 @@ def parse_date(value: object) -> str | None:
     if isinstance(value, dt.date):
         return value.isoformat()
     if not isinstance(value, str):
-        raise QAError(f"the date must be text such as 2025-10-21, not {type(value).__name__}")
+        raise CollectionError(f"the date must be text such as 2025-10-21, not {type(value).__name__}", "bad_date")
     text = value.strip()
     try:
         return dt.datetime.fromisoformat(text).date().isoformat()
@@ -76,7 +76,7 @@ def parse_date(value: object) -> str | None:
                 return dt.date(int(m.group(3)), named, int(m.group(1))).isoformat()
     except ValueError:
         pass
-    raise QAError(f"the date {value!r} cannot be read: write it as YYYY-MM-DD (e.g. 2025-10-21)")
+    raise CollectionError(f"the date {value!r} cannot be read: write it as YYYY-MM-DD (e.g. 2025-10-21)", "bad_date")
 
 
 def _days(since: object, until: object) -> DayRange:
@@ -86,12 +86,12 @@ def _days(since: object, until: object) -> DayRange:
 
 @dataclass
 class AddReport:
-    """What an ``add_*`` call did: ids added, duplicates skipped (same text already stored), and
-    problems (``"line 12: ..."``) of entries that were left out while the rest went in."""
+    """What ``add_jsonl`` did: ids added, duplicates skipped (their text is already stored, under the id
+    given), and ``(line number, error)`` of lines left out while the rest went in."""
 
     added: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    errors: list[tuple[int, QAError]] = field(default_factory=list)
 
 
 class Collection:
@@ -106,8 +106,8 @@ class Collection:
         self._stemmer = make_stemmer(self.settings.stemming)
         stored = store.config.get("embedder_fingerprint")
         if stored is not None and stored != self.embedder.fingerprint:
-            raise QAError(f"the collection was indexed with another version of the embedder ({stored}); "
-                          "build it again with this one")
+            raise CollectionError(f"the collection was indexed with another version of the embedder ({stored}); "
+                                  "build it again with this one", "fixed_setting")
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -123,13 +123,13 @@ class Collection:
             from .stores.local import LocalStore
 
             if path is None or uri is not None:
-                raise QAError("the faiss backend needs a folder: Collection.create('koleksi/')")
+                raise CollectionError("the faiss backend needs a folder: Collection.create('koleksi/')", "bad_backend")
             return cls(LocalStore.create(path, config), s, embedder)
         if backend == "milvus":
             from .stores.milvus import MilvusStore
 
             return cls(MilvusStore(_milvus_uri(path, uri, new=True), name, create_with=config), s, embedder)
-        raise QAError(f"unknown backend {backend!r}: use 'faiss' or 'milvus'")
+        raise CollectionError(f"unknown backend {backend!r}: use 'faiss' or 'milvus'", "bad_backend")
 
     @classmethod
     def open(cls, path: str | Path | None = None, *, uri: str | None = None, name: str = "koleksi",
@@ -151,7 +151,8 @@ class Collection:
         clash = {k: v for k, v in settings.items() if k in indexing and v != indexing[k]}
         if clash:
             store.close()
-            raise QAError(f"{sorted(clash)} cannot change: the collection was indexed with {indexing}")
+            raise CollectionError(f"{sorted(clash)} cannot change: the collection was indexed with {indexing}",
+                                  "fixed_setting")
         return cls(store, Settings().with_overrides(**{**settings, **indexing}))
 
     def close(self) -> None:
@@ -194,8 +195,8 @@ class Collection:
         if existing is not None:
             return existing
         if info.id in pending or self.store.article(info.id) is not None:
-            raise QAError(f"the id {info.id!r} is already used by another article: remove it first or give "
-                          "another id")
+            raise CollectionError(f"the id {info.id!r} is already used by another article: remove it first or "
+                                  "give another id", "id_taken")
         return None
 
     def add_text(self, text: str, *, title: str | None = None, date: object = None, url: str | None = None,
@@ -249,7 +250,7 @@ class Collection:
             try:
                 row = json.loads(line)
                 if not isinstance(row, dict):
-                    raise QAError("a line must be a JSON object")
+                    raise CollectionError("a line must be a JSON object", "bad_line")
                 text = row.get("text")
                 if not isinstance(text, str):
                     raise ArticleError("no 'text' field with the article", "empty")
@@ -259,8 +260,11 @@ class Collection:
                                    _optional_text(row, "url"))
                 text, info, spans = self._prepare(text, info)
                 existing = self._check_new(text, info, pending)
-            except (ValueError, QAError) as exc:
-                report.errors.append(f"line {number}: {exc}")
+            except ValueError as exc:
+                report.errors.append((number, CollectionError(f"not a JSON line ({exc})", "bad_line")))
+                continue
+            except QAError as exc:
+                report.errors.append((number, exc))
                 continue
             if existing is not None:
                 report.duplicates.append(existing)
@@ -268,9 +272,10 @@ class Collection:
             pending[info.id] = _sha256(text)
             items.append((text, info, spans))
         new: list[NewArticle] = []
-        for i in tqdm(range(0, len(items), EMBED_GROUP), desc="mengindeks", disable=not progress, mininterval=5,
-                      unit_scale=EMBED_GROUP, unit="artikel"):
-            new += self._new_articles(items[i : i + EMBED_GROUP])
+        with tqdm(total=len(items), desc="mengindeks", unit="artikel", disable=not progress, mininterval=5) as bar:
+            for i in range(0, len(items), EMBED_GROUP):
+                new += self._new_articles(items[i : i + EMBED_GROUP])
+                bar.update(len(items[i : i + EMBED_GROUP]))
         self.embedder.release_memory()
         self.store.add(new)
         report.added = [a.info.id for a in new]
@@ -278,7 +283,7 @@ class Collection:
 
     def remove(self, article_id: str) -> None:
         if not self.store.remove(str(article_id)):
-            raise QAError(f"there is no article with the id {article_id!r} in the collection")
+            raise CollectionError(f"there is no article with the id {article_id!r} in the collection", "no_article")
 
     # -- reading --------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -292,8 +297,15 @@ class Collection:
         """An article and its text."""
         found = self.store.article(str(article_id))
         if found is None:
-            raise QAError(f"there is no article with the id {article_id!r} in the collection")
+            raise CollectionError(f"there is no article with the id {article_id!r} in the collection", "no_article")
         return found
+
+    def sentence(self, answer: Answer) -> str:
+        """The sentence(s) of its article an answer (or a declined answer's candidate) comes from."""
+        if answer.article is None or answer.start < 0:
+            raise QAError("this answer has no place in an article of the collection")
+        text = self.article(answer.article.id)[1]
+        return text[slice(*enclosing(split_sentences(text), answer.start, answer.end))]
 
     def search(self, query: str, k: int = 5, *, since: object = None, until: object = None,
                mode: str = "hybrid") -> list[Passage]:
@@ -383,27 +395,29 @@ def _article_id(given: str | None, text: str) -> str:
         return _sha256(text if isinstance(text, str) else "")[:16]
     given = str(given).strip()
     if not given or len(given) > 500:
-        raise QAError("an article id must be 1 to 500 characters")
+        raise CollectionError("an article id must be 1 to 500 characters", "bad_line")
     return given
 
 
 def _optional_text(row: dict, key: str) -> str | None:
     value = row.get(key)
     if value is not None and not isinstance(value, str):
-        raise QAError(f"'{key}' must be text")
+        raise CollectionError(f"'{key}' must be text", "bad_line")
     return value or None
 
 
 def _milvus_uri(path: str | Path | None, uri: str | None, new: bool) -> str:
     if uri is not None:
         if path is not None:
-            raise QAError("give either a Milvus Lite file or a server uri, not both")
+            raise CollectionError("give either a Milvus Lite file or a server uri, not both", "bad_backend")
         return uri
     if path is None:
-        raise QAError("the milvus backend needs a Milvus Lite file (koleksi.db) or uri='http://host:19530'")
+        raise CollectionError("the milvus backend needs a Milvus Lite file (koleksi.db) or uri='http://host:19530'",
+                              "bad_backend")
     p = Path(path)
     if p.suffix != ".db":
-        raise QAError(f"{p} is not a collection folder, and a Milvus Lite file name must end in .db")
+        raise CollectionError(f"{p} is not a collection folder, and a Milvus Lite file name must end in .db",
+                              "bad_backend")
     if not new and not p.exists():
-        raise QAError(f"{p} is not a collection (no such folder or Milvus Lite file)")
+        raise CollectionError(f"{p} is not a collection (no such folder or Milvus Lite file)", "not_collection")
     return str(p)

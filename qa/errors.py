@@ -32,3 +32,15 @@ class QuestionError(QAError):
 
 class ModelError(QAError):
     """A model cannot be found, converted or verified."""
+
+
+class CollectionError(QAError):
+    """A collection cannot be made, opened or changed as asked.
+
+    ``reason``: not_collection, exists, id_taken, no_article, bad_date, bad_line, unreachable,
+    fixed_setting, bad_backend, write_failed.
+    """
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import hashlib
 import json
@@ -14,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import cache, store
-from .chunking import CHUNKER_VERSION, chunk, split_sentences
+from .chunking import CHUNKER_VERSION, chunk, enclosing, split_sentences
 from .embedder import Embedder, load_embedder
 from .errors import ArticleError, QAError, QuestionError
 from .retrieval import BM25Index, DenseIndex, HybridRetriever
@@ -205,12 +204,11 @@ class ArticleQA:
 
     def sentence_at(self, start: int, end: int) -> tuple[int, int]:
         """Offsets of the sentence(s) of the article that contain ``[start, end)``."""
-        spans = self._sentences
-        i = bisect.bisect_right(spans, (start, len(self.article) + 1)) - 1
-        first = spans[i][0] if i >= 0 and spans[i][0] <= start < spans[i][1] else start
-        j = bisect.bisect_left(spans, (end, -1)) - 1
-        last = spans[j][1] if j >= 0 and spans[j][0] < end <= spans[j][1] else end
-        return first, max(last, end)
+        return enclosing(self._sentences, start, end)
+
+    def sentence(self, answer: Answer) -> str:
+        """The sentence(s) of the article an answer (or a declined answer's candidate) comes from."""
+        return self.article[slice(*self.sentence_at(answer.start, answer.end))]
 
     @property
     def reader(self) -> Reader:

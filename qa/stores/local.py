@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import QAError
+from ..errors import CollectionError
 from ..types import ArticleInfo
 from .base import DayRange, NewArticle, StoredPassage, day_number
 
@@ -70,9 +70,9 @@ class LocalStore:
         try:
             self.config: dict = json.loads((folder / CONFIG).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise QAError(f"{folder} is not a readable collection ({exc})") from exc
+            raise CollectionError(f"{folder} is not a readable collection ({exc})", "not_collection") from exc
         if not isinstance(self.config, dict) or self.config.get("format") != FORMAT_VERSION:
-            raise QAError(f"{folder}: unknown collection format (expected {FORMAT_VERSION})")
+            raise CollectionError(f"{folder}: unknown collection format (expected {FORMAT_VERSION})", "not_collection")
         self.db = sqlite3.connect(folder / DATABASE, timeout=60, check_same_thread=False)
         self.db.executescript(_SCHEMA)
         self._generation = -1
@@ -85,9 +85,10 @@ class LocalStore:
     def create(cls, folder: str | Path, config: dict[str, Any]) -> LocalStore:
         folder = Path(folder)
         if is_local_collection(folder):
-            raise QAError(f"{folder} is already a collection: open it with Collection.open")
+            raise CollectionError(f"{folder} is already a collection: open it with Collection.open", "exists")
         if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-            raise QAError(f"{folder} exists and is not an empty folder: choose a new folder for the collection")
+            raise CollectionError(f"{folder} exists and is not an empty folder: choose a new folder for the collection",
+                                  "exists")
         folder.mkdir(parents=True, exist_ok=True)
         sqlite3.connect(folder / DATABASE).executescript(_SCHEMA)
         tmp = folder / f".{CONFIG}.tmp"
@@ -99,8 +100,8 @@ class LocalStore:
     def open(cls, folder: str | Path) -> LocalStore:
         folder = Path(folder)
         if not is_local_collection(folder):
-            raise QAError(f"{folder} is not a collection (no {CONFIG} and {DATABASE} in it): "
-                          "make one with Collection.create or `python -m qa collection build`")
+            raise CollectionError(f"{folder} is not a collection (no {CONFIG} and {DATABASE} in it): make one "
+                                  "with Collection.create or `python -m qa collection build`", "not_collection")
         return cls(folder)
 
     def close(self) -> None:
@@ -152,7 +153,8 @@ class LocalStore:
             faiss.write_index(index, str(tmp))
         except RuntimeError as exc:  # FAISS reports a full disk as RuntimeError
             tmp.unlink(missing_ok=True)
-            raise QAError(f"cannot write the collection's index to {self.folder} ({exc})") from exc
+            raise CollectionError(f"cannot write the collection's index to {self.folder} ({exc})",
+                                  "write_failed") from exc
         with tmp.open("rb") as f:
             os.fsync(f.fileno())
         tmp.rename(path)

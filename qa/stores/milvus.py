@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import QAError
+from ..errors import CollectionError
 from ..types import ArticleInfo
 from .base import DayRange, NewArticle, StoredPassage, day_number
 
@@ -66,20 +66,23 @@ class MilvusStore:
         try:
             self.client = MilvusClient(uri=uri, timeout=timeout)
         except Exception as exc:  # noqa: BLE001 - connection errors come in several types
-            raise QAError(f"cannot reach Milvus at {uri} ({type(exc).__name__}: {str(exc)[:200]})") from exc
+            raise CollectionError(f"cannot reach Milvus at {uri} ({type(exc).__name__}: {str(exc)[:200]})",
+                                  "unreachable") from exc
         exists = self.client.has_collection(self.passages_name)
         if create_with is not None:
             if exists:
-                raise QAError(f"{uri} already holds the collection {name!r}: open it with Collection.open")
+                raise CollectionError(f"{uri} already holds the collection {name!r}: open it with Collection.open",
+                                      "exists")
             self._create(create_with)
         elif not exists:
-            raise QAError(f"{uri} holds no collection {name!r}: make one with Collection.create(..., "
-                          "backend='milvus')")
+            raise CollectionError(f"{uri} holds no collection {name!r}: make one with Collection.create(..., "
+                                  "backend='milvus')", "not_collection")
         properties = self.client.describe_collection(self.passages_name).get("properties") or {}
         try:
             self.config: dict = json.loads(properties[CONFIG_PROPERTY])
         except (KeyError, ValueError) as exc:
-            raise QAError(f"{uri}: {self.passages_name} was not made by tanya-artikel") from exc
+            raise CollectionError(f"{uri}: {self.passages_name} was not made by tanya-artikel",
+                                  "not_collection") from exc
 
     def _create(self, config: dict[str, Any]) -> None:
         from pymilvus import DataType, Function, FunctionType
