@@ -68,8 +68,6 @@ def _open(args: argparse.Namespace, create: bool) -> Any:
 def _add(col: Any, args: argparse.Namespace) -> int:
     from .cli import message
 
-    if not (args.jsonl or args.file or args.url):
-        raise QAError("nothing to add: give --jsonl, --file or --url")
     added, duplicates, failed = 0, 0, 0
     if args.jsonl:
         report = col.add_jsonl(args.jsonl, progress=not args.quiet)
@@ -96,6 +94,8 @@ def _add(col: Any, args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.action in ("build", "add") and not (args.jsonl or args.file or args.url):
+        raise QAError("nothing to add: give --jsonl, --file or --url")
     col = _open(args, create=args.action == "build")
     try:
         if args.action in ("build", "add"):
