@@ -6,6 +6,7 @@
     python eval/evaluate.py --squad ../shared/data/qa/tydiqa_goldp_id_dev.json --mode open
     python eval/evaluate.py --validation                      # validation files, news condition included
     python eval/evaluate.py --articles ../shared/data/news/qa/dev   # real articles: <slug>.txt + <slug>.jsonl
+    python eval/evaluate.py --articles ../shared/data/news/qa/dev --collection koleksi/   # asked across a collection
 
 Only the public ``qa`` API is used. Each question is answered once with the no-answer threshold
 disabled; the configured threshold is then applied to the recorded score, which also gives the
@@ -25,7 +26,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from qa import ArticleQA, Passage, QAError, Reader, Settings
+from qa import ArticleQA, Collection, Passage, QAError, Reader, Settings
+from qa.collection import INDEXING
 from qa.metrics import best_scores, normalize_answer
 from qa.squad import Example, load_squad, read_pairs
 from qa.training.mix import detokenized
@@ -128,6 +130,38 @@ def run_articles(folder: Path, settings: dict, top_k: int, limit: int = 0) -> tu
         if limit and len(results) >= limit:
             break
     return results[: limit or None], qa
+
+
+def run_collection(path: str, folder: Path, settings: dict, top_k: int, limit: int = 0
+                   ) -> tuple[list[Result], Collection, dict]:
+    """Every question of ``folder`` asked of the whole collection at ``path``, after the folder's articles
+    are added to it (ids: their slugs; already stored ones are kept). Also returns article hit@1/@3: the
+    share of answerable questions where a passage of the question's own article is first / among 3."""
+    col = Collection.open(path, **{k: v for k, v in settings.items() if k not in INDEXING})
+    articles = annotated_articles(folder)
+    ids = {}
+    for art in articles:
+        ids[art.slug] = col.add_file(folder / f"{art.slug}.txt", id=art.slug)
+    results: list[Result] = []
+    hits: list[int | None] = []
+    for art in tqdm(articles, desc="articles", mininterval=5):
+        for q in art.questions:
+            passages = col.search(q.question, k=max(5, top_k))
+            own = [p for p in passages if p.article and p.article.id == ids[art.slug]]
+            t0 = time.perf_counter()
+            answer = col.ask(q.question, k=top_k)
+            ms = 1000 * (time.perf_counter() - t0)
+            best = answer.alternatives[0] if answer.text is None and answer.alternatives else answer
+            rank = gold_rank(own, q.answers) if q.answers else None
+            if q.answers:
+                hits.append(next((i for i, p in enumerate(passages, 1) if p in own), None))
+            results.append(Result(Item(q.id, q.question, q.answers, type=q.type), best.text,
+                                  best.score if best.text is not None else 0.0, ms, rank,
+                                  rank is not None and rank <= top_k))
+        if limit and len(results) >= limit:
+            break
+    hit = {f"@{k}": round(100 * float(np.mean([h is not None and h <= k for h in hits])), 2) for k in (1, 3)}
+    return results[: limit or None], col, {**hit, "questions": len(hits), "articles": len(col)}
 
 
 def by_type(results: list[Result], threshold: float) -> dict[str, dict]:
@@ -239,6 +273,10 @@ def markdown(rep: dict) -> str:
     if r:
         lines.append(f"| retrieval recall@1 / @3 / @5, MRR | {r['recall@1']} / {r['recall@3']} / {r['recall@5']}, "
                      f"{r['mrr']} |")
+    if rep.get("article_hit"):
+        h = rep["article_hit"]
+        lines.append(f"| article hit@1 / @3 ({h['questions']} answerable, {h['articles']} articles) | "
+                     f"{h['@1']} / {h['@3']} |")
     if rep.get("confident"):
         c = rep["confident"]
         lines.append(f"| answers shown as \"yakin\": right / shown | {c['right']} / {c['n']} ({c['precision']}%) |")
@@ -326,6 +364,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--squad", type=Path, help="SQuAD-format dataset instead of pairs")
     ap.add_argument("--articles", type=Path, metavar="DIR",
                     help="real articles: every <slug>.txt of DIR asked the questions of its <slug>.jsonl")
+    ap.add_argument("--collection", metavar="PATH",
+                    help="with --articles: ask across this collection (folder or Milvus Lite .db), the articles "
+                         "added to it")
     ap.add_argument("--validation", action="store_true",
                     help="the validation conditions the reader is calibrated on (news condition + gold passages)")
     ap.add_argument("--data", type=Path, default=DATA_DIR, help=f"QA data folder for --validation (default {DATA_DIR})")
@@ -367,7 +408,14 @@ def main(argv: list[str] | None = None) -> int:
             if args.json:
                 args.json.write_text(json.dumps(reports, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
             return 0
-        if args.articles:
+        if args.collection and not args.articles:
+            raise QAError("--collection needs --articles DIR (the questions to ask across it)")
+        hits = None
+        if args.articles and args.collection:
+            dataset, args.mode = f"{args.articles.name} across {args.collection}", "open"
+            results, col, hits = run_collection(args.collection, args.articles, settings, args.top_k, args.limit)
+            reader, embedder_fp = col.reader, col.embedder.fingerprint
+        elif args.articles:
             dataset, args.mode = args.articles.name, "open"
             results, qa = run_articles(args.articles, settings, args.top_k, args.limit)
             reader, embedder_fp = qa.reader, qa.embedder.fingerprint
@@ -410,7 +458,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.articles:
         rep["by_type"] = by_type(results, threshold)
         rep["confident"] = confident_answers(results, threshold)
+    if hits is not None:
+        rep["article_hit"] = hits
     summary = {k: rep[k] for k in ("dataset", "mode", "n", "exact_match", "f1", "answerable", "unanswerable",
+                                   "article_hit",
                                    "by_type", "confident", "retrieval", "latency_ms", "threshold", "failure_causes")
                if k in rep}
     print(json.dumps(summary, indent=2, ensure_ascii=False))

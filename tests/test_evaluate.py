@@ -96,6 +96,31 @@ def test_articles_folder_reports_types_and_confident_answers(tmp_path):
     assert "yakin" in out_md.read_text() and "answerable F1, who (1)" in out_md.read_text()
 
 
+def test_articles_asked_across_a_collection_report_article_hits(tmp_path):
+    from qa import Collection
+    from tests.test_collection import CABAI, KRL
+
+    with Collection.create(tmp_path / "koleksi") as col:  # other articles, so the right one must be found
+        col.add_text(CABAI, id="cabai")
+        col.add_text(KRL, id="krl")
+    folder = tmp_path / "dev"
+    folder.mkdir()
+    (folder / "kemenkeu.txt").write_text("Pegawai Kemenkeu Berkurang\n\nKementerian Keuangan mencatat jumlah "
+                                         "pegawainya berkurang 979 orang sepanjang tahun ini.\n", encoding="utf-8")
+    rows = [{"id": "k1", "question": "Berapa pegawai Kemenkeu yang berkurang?", "answers": ["979 orang"],
+             "type": "how_many"},
+            {"id": "k2", "question": "Siapa Menteri Keuangan?", "answers": [], "type": "who"}]
+    (folder / "kemenkeu.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    out_json, out_md = tmp_path / "r.json", tmp_path / "r.md"
+    proc = run("--articles", str(folder), "--collection", str(tmp_path / "koleksi"), "--json", str(out_json),
+               "--markdown", str(out_md))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rep = json.loads(out_json.read_text())
+    assert rep["n"] == 2 and rep["article_hit"] == {"@1": 100.0, "@3": 100.0, "questions": 1, "articles": 3}
+    assert rep["answerable"]["f1"] == 100.0 and "article hit@1 / @3" in out_md.read_text()
+    assert run("--collection", str(tmp_path / "koleksi")).returncode == 2  # a collection needs --articles
+
+
 def test_articles_folder_with_a_bad_gold_answer_names_the_line(tmp_path):
     (tmp_path / "x.txt").write_text("Judul\n\nIsi artikel ini pendek.\n", encoding="utf-8")
     (tmp_path / "x.jsonl").write_text('{"question": "Apa?", "answers": ["tidak ada"]}\n', encoding="utf-8")
