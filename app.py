@@ -3,6 +3,7 @@
     python app.py                      # http://127.0.0.1:7860, the bundled article
     python app.py --port 8000
     python app.py --host 0.0.0.0 --expose   # reachable from other machines: read the README first
+    python app.py --collection koleksi/      # ask across a collection (collection_app.py)
 
 A thin layer over the public ``qa`` API. Every browser session holds its own article (its key and
 its text); indexed articles live in a small, bounded process-wide cache, so one user's upload never
@@ -859,7 +860,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="port, 1 to 65535 (default 7860, or $GRADIO_SERVER_PORT)")
     ap.add_argument("--expose", action="store_true",
                     help="allow a non-loopback --host: anyone who can reach it can use the app")
-    ap.add_argument("--article", help="start with this article (.txt, .md, .html) instead of the bundled one")
+    source = ap.add_mutually_exclusive_group()
+    source.add_argument("--article", help="start with this article (.txt, .md, .html) instead of the bundled one")
+    source.add_argument("--collection", help="answer across this collection (folder, Milvus Lite .db file, or "
+                        "Milvus server URI) instead of one article")
     ap.add_argument("--allow-private-urls", action="store_true",
                     help="let the link field fetch private, loopback and link-local addresses (intranets, tests)")
     args = ap.parse_args(argv)
@@ -888,6 +892,11 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     from qa import ArticleError, ArticleQA, QAError
 
+    if args.collection:
+        demo = _collection_page(args.collection)
+        if demo is None:
+            return 2
+        return serve(demo, args.host, args.port, uploads)
     try:
         qa = ArticleQA.from_file(args.article) if args.article else ArticleQA.default()
         qa.reader  # load the reader now, so the first question is fast  # noqa: B018
@@ -900,13 +909,33 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     articles = Articles()
     articles.put(qa, DEFAULT_KEY)
-    demo = build(articles, allow_private_urls=args.allow_private_urls)
+    return serve(build(articles, allow_private_urls=args.allow_private_urls), args.host, args.port, uploads)
+
+
+def _collection_page(where: str) -> Any:
+    """The collection's page, or None after printing why the collection cannot be opened (in Indonesian)."""
+    from collection_app import build as build_collection
+    from qa import Collection, QAError
+    from qa.cli import message
+    from qa.collection_cli import collection_source
+
+    try:
+        col = Collection.open(**collection_source(where))
+        col.reader  # loaded now, so the first question is fast  # noqa: B018
+    except QAError as exc:
+        print(f"error: {message(exc)}", file=sys.stderr)
+        return None
+    return build_collection(col)
+
+
+def serve(demo: Any, host: str, port: int, uploads: Path | None) -> int:
+    """Serve until Ctrl+C or ``kill``."""
     if uploads is not None:  # only our own directory: a GRADIO_TEMP_DIR of the user's may hold other files
         threading.Thread(target=sweep_forever, args=(uploads,), name="sweep-uploads", daemon=True).start()
     try:
-        launch(demo, args.host, args.port, prevent_thread_lock=True)
+        launch(demo, host, port, prevent_thread_lock=True)
     except OSError as exc:
-        print(f"error: cannot serve on {args.host}:{args.port} ({exc}); choose another --port", file=sys.stderr)
+        print(f"error: cannot serve on {host}:{port} ({exc}); choose another --port", file=sys.stderr)
         return 2
     try:  # wait here rather than in gradio's loop, which prints an English line on Ctrl+C or `kill`
         while demo.is_running:
