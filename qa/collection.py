@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .chunking import CHUNKER_VERSION, chunk, enclosing, headline, split_sentences
-from .embedder import Embedder, load_embedder
+from .embedder import Embedder, embedder_for
 from .errors import ArticleError, CollectionError, QAError, QuestionError
 from .retrieval import make_stemmer, reciprocal_rank_fusion, terms_of
 from .settings import Settings
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from .reader import Reader
 
 #: Settings a collection is indexed with: fixed when it is created.
-INDEXING = ("embedder", "chunk_chars", "chunk_overlap", "stemming", "abbreviations")
+INDEXING = ("embedder", "embedder_int8", "chunk_chars", "chunk_overlap", "stemming", "abbreviations")
 #: Articles embedded together in ``add_jsonl`` (length-sorted batches across them; bounded memory).
 EMBED_GROUP = 64
 _MONTHS = {m: i for i, names in enumerate(
@@ -101,7 +101,7 @@ class Collection:
                  reader: Reader | None = None) -> None:
         self.store = store
         self.settings = settings or Settings()
-        self.embedder = embedder or load_embedder(self.settings.embedder, self.settings.num_threads)
+        self.embedder = embedder or embedder_for(self.settings)
         self._reader = reader
         self._stemmer = make_stemmer(self.settings.stemming)
         stored = store.config.get("embedder_fingerprint")
@@ -116,7 +116,7 @@ class Collection:
         """A new, empty collection: a folder (``backend="faiss"``), or a Milvus Lite file ending in ``.db``
         or a Milvus server ``uri`` (``backend="milvus"``). ``settings`` override :class:`Settings`."""
         s = Settings().with_overrides(**settings)
-        embedder = load_embedder(s.embedder, s.num_threads)
+        embedder = embedder_for(s)
         config = {"backend": backend, **{f: getattr(s, f) for f in INDEXING}, "chunker": CHUNKER_VERSION,
                   "embedder_fingerprint": embedder.fingerprint, "dim": embedder.dim}
         if backend == "faiss":

@@ -13,11 +13,15 @@ import numpy as np
 from .e5convert import bundled_embedder_dir
 from .errors import ModelError
 from .integrity import CheckedMatrix
-from .settings import BUNDLED_EMBEDDER, in_cache
+from .settings import BUNDLED_EMBEDDER, Settings, in_cache
 
 
-def _export_named(name: str, out: Path) -> None:
+def _export_named(name: str, out: Path, int8: bool = False) -> None:
     _export(resolve_model_path(name, verify=True), out)
+    if int8:
+        from .runtime import quantize_int8
+
+        quantize_int8(out, lambda node: False)
 
 
 def resolve_model_path(name: str, verify: bool = False) -> str:
@@ -61,15 +65,17 @@ class Embedder:
     #: the working memory of one batch stays bounded.
     batch_tokens = 32 * 128
 
-    def __init__(self, name: str = BUNDLED_EMBEDDER, threads: int | None = None) -> None:
+    def __init__(self, name: str = BUNDLED_EMBEDDER, threads: int | None = None, int8: bool = False) -> None:
+        """``int8``: linear layers in int8 (ONNX Runtime dynamic quantisation), about twice the rate; its
+        vectors are another model's (the fingerprint says so), so an index is never mixed."""
         from .runtime import folder_key, load_encoder, load_tokenizer
 
         path = resolve_model_path(name)
-        self.name = name
-        self.fingerprint = model_fingerprint(path)
+        self.name, self.int8 = name, int8
+        self.fingerprint = model_fingerprint(path) + (":int8" if int8 else "")
         try:
             self.encoder = load_encoder(folder_key("embedder", self.fingerprint),
-                                        functools.partial(_export_named, name),
+                                        functools.partial(_export_named, name, int8=int8),
                                         threads=threads)
             self.tokenizer = load_tokenizer(self.encoder.folder)
         except ModelError:
@@ -169,12 +175,17 @@ def _export(path: str, out: Path) -> None:
     save_tokenizer(tokenizer, out)
 
 
-def load_embedder(name: str = BUNDLED_EMBEDDER, threads: int | None = None) -> Embedder:
-    """Models are large and immutable: share one instance per name and thread count within a process
-    (``load_embedder()`` and ``load_embedder(BUNDLED_EMBEDDER, None)`` are the same one)."""
-    return _load_embedder(name, threads)
+def load_embedder(name: str = BUNDLED_EMBEDDER, threads: int | None = None, int8: bool = False) -> Embedder:
+    """Models are large and immutable: share one instance per name, thread count and precision within a
+    process (``load_embedder()`` and ``load_embedder(BUNDLED_EMBEDDER, None)`` are the same one)."""
+    return _load_embedder(name, threads, int8)
+
+
+def embedder_for(settings: Settings) -> Embedder:
+    """The shared embedder that ``settings`` ask for."""
+    return load_embedder(settings.embedder, settings.num_threads, settings.embedder_int8)
 
 
 @functools.lru_cache(maxsize=4)
-def _load_embedder(name: str, threads: int | None) -> Embedder:
-    return Embedder(name, threads)
+def _load_embedder(name: str, threads: int | None, int8: bool) -> Embedder:
+    return Embedder(name, threads, int8)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import cache, store
 from .chunking import CHUNKER_VERSION, chunk, enclosing, split_sentences
-from .embedder import Embedder, load_embedder
+from .embedder import Embedder, embedder_for
 from .errors import ArticleError, QAError, QuestionError
 from .retrieval import BM25Index, DenseIndex, HybridRetriever
 from .settings import DEFAULT_ARTICLE, DEFAULT_INDEX_DIR, Settings
@@ -61,7 +61,7 @@ class ArticleQA:
         self.settings = settings or Settings()
         self.article = clean_article(article) if isinstance(article, str) else clean_article("")
         self.title = title
-        self.embedder = embedder or load_embedder(self.settings.embedder, self.settings.num_threads)
+        self.embedder = embedder or embedder_for(self.settings)
         self._reader = reader
         self.sha256 = hashlib.sha256(self.article.encode("utf-8")).hexdigest()
         self.index_dir = index_dir or cache.index_root() / self.sha256[:24]
@@ -81,7 +81,7 @@ class ArticleQA:
         """The bundled article, with its index persisted in the project's ``index/`` directory."""
         s = Settings().with_overrides(**settings)
         # the committed index/ holds the default indexing only; other settings index into the cache
-        indexing = ("embedder", "chunk_chars", "chunk_overlap")
+        indexing = ("embedder", "embedder_int8", "chunk_chars", "chunk_overlap")
         shipped = all(getattr(s, f) == getattr(Settings(), f) for f in indexing)
         in_checkout = DEFAULT_INDEX_DIR.parent.joinpath("pyproject.toml").is_file()
         index_dir = DEFAULT_INDEX_DIR if shipped and in_checkout else None

@@ -171,37 +171,41 @@ def _exported_in(root: Path, key: str, build: Callable[[Path], None]) -> Path:
     return target
 
 
-def _run_build(build: Callable[[Path], None], folder: Path, errors: Any) -> None:
-    try:
-        build(folder)
-    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
-        errors.put(f"{type(exc).__name__}: {exc}")
-        raise SystemExit(1) from None
+#: The child's program: run the pickled build, report a failure as its last stderr line.
+_CHILD = """
+import pickle, sys
+from pathlib import Path
+build, folder = pickle.load(sys.stdin.buffer)
+try:
+    build(Path(folder))
+except BaseException as exc:
+    sys.stderr.write(f"\\n{type(exc).__name__}: {exc}\\n")
+    sys.exit(1)
+"""
 
 
 def in_child(build: Callable[[Path], None], folder: Path) -> None:
-    """``build(folder)`` in a fresh child process (spawned, so no lock of this process's threads is
-    inherited), or here when ``build`` cannot be sent to one (a closure).
+    """``build(folder)`` in a fresh Python process, or here when ``build`` cannot be sent to one (a closure).
 
     An export imports torch and transformers (about 1 GB); in a child, that memory goes back to the
-    system when it ends instead of staying with the app for its whole life. A failure in the child is
-    raised here with its message.
+    system when it ends instead of staying with the app for its whole life. A new interpreter, not a
+    fork (which could inherit a lock held by another thread) nor multiprocessing's spawn (which imports
+    the caller's script again: a script without ``if __name__ == "__main__"`` would fail on its first
+    export). A failure in the child is raised here with its message.
     """
-    import multiprocessing as mp
     import pickle
+    import subprocess
 
     try:
-        pickle.dumps(build)
+        payload = pickle.dumps((build, str(folder)))
     except (pickle.PicklingError, AttributeError, TypeError):
         build(folder)
         return
-    ctx = mp.get_context("spawn")
-    errors = ctx.SimpleQueue()
-    child = ctx.Process(target=_run_build, args=(build, folder, errors), name="tanya-artikel-export")
-    child.start()
-    child.join()
-    if child.exitcode != 0:
-        detail = errors.get() if not errors.empty() else f"the export process ended with code {child.exitcode}"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}  # what this process imports
+    proc = subprocess.run([sys.executable, "-c", _CHILD], input=payload, capture_output=True, env=env)
+    if proc.returncode != 0:
+        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        detail = lines[-1] if lines else f"the export process ended with code {proc.returncode}"
         raise RuntimeError(f"exporting into {folder} failed: {detail}")
 
 

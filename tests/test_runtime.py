@@ -245,3 +245,19 @@ def test_export_runs_in_a_child_process_that_returns_its_memory(tmp_path):
     first, second = out.stdout.strip().splitlines()[:2]
     assert first.startswith("False") and GRAPH in first and EMBEDDINGS in first
     assert "failed" in second and "no-such-folder" in second
+
+
+def test_a_script_without_a_main_guard_can_export(tmp_path):
+    """Users write plain scripts; the export child must not run the caller's script again."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    script = tmp_path / "skrip.py"
+    script.write_text(CHILD.replace("sys.argv[1]", repr(str(tmp_path / "out"))), encoding="utf-8")
+    (tmp_path / "out").mkdir()
+    out = subprocess.run([sys.executable, str(script)], cwd=root, capture_output=True, text=True, timeout=600,
+                         env={**os.environ, "PYTHONPATH": str(root)})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.count("False") == 1 and "failed" in out.stdout
