@@ -383,6 +383,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="override the reader's no-answer threshold (0 to 1)")
     ap.add_argument("--int8", action=argparse.BooleanOptionalAction, default=Settings.int8,
                     help="run the reader with int8 linear layers (Settings.int8, the default) or in fp32")
+    ap.add_argument("--embedder-int8", action=argparse.BooleanOptionalAction, default=Settings.embedder_int8,
+                    help="embed in int8 (Settings.embedder_int8; collections are made with it)")
     ap.add_argument("--abbreviations", action=argparse.BooleanOptionalAction, default=Settings.abbreviations,
                     help="keyword search matches short and full forms (Settings.abbreviations, the default)")
     ap.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads (Settings.num_threads)")
@@ -399,6 +401,7 @@ def main(argv: list[str] | None = None) -> int:
         Settings(top_k=args.top_k, chunk_chars=args.chunk_chars, num_threads=args.threads)  # checked before the run
         settings = {"no_answer_threshold": 0.0, "top_k": args.top_k, "int8": args.int8,
                     "chunk_chars": args.chunk_chars, "num_threads": args.threads, "abbreviations": args.abbreviations,
+                    "embedder_int8": args.embedder_int8,
                     "reader": args.reader}
         if args.validation:
             reports = validation(args.data, settings, args.top_k, args.threshold)

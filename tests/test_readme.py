@@ -24,6 +24,21 @@ LONG = ("eval/evaluate.py", "eval/bench.py", "eval/memory.py", "eval/loadtest.py
         "qa.export")
 
 
+#: Collections the README's examples make in the repository folder: removed before and after this module.
+MADE = ("koleksi", "arsip", "arsip.db")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _no_collections_left():
+    import shutil
+
+    for name in MADE:
+        shutil.rmtree(ROOT / name, ignore_errors=True)
+    yield
+    for name in MADE:
+        shutil.rmtree(ROOT / name, ignore_errors=True)
+
+
 def commands() -> list[str]:
     lines = []
     for block in re.findall(r"```bash\n(.*?)```", README, re.S):

@@ -25,6 +25,7 @@ import json
 import math
 import os
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -268,6 +269,23 @@ class LocalStore:
             args.append(until)
         rows = self.db.execute(sql + " ORDER BY score LIMIT ?", (*args, k)).fetchall()
         return [(int(r[0]), -float(r[1])) for r in rows]  # FTS5's bm25() is negated: smaller is better
+
+    def dump(self) -> Iterator[NewArticle]:
+        """Every article as stored, with its passages' vectors and terms (to copy a collection to another
+        store, or to grow a synthetic one, without embedding anything again). IVF vectors come back
+        decoded from 8 bits."""
+        index = self._writable()
+        if index is None:
+            return
+        if hasattr(index, "make_direct_map"):
+            index.make_direct_map()
+        for aid, title, date, url, sha, text in self.db.execute(
+                "SELECT id, title, date, url, sha256, text FROM articles ORDER BY rowid").fetchall():
+            rows = self.db.execute("SELECT p.id, p.start, p.end, f.terms FROM passages p JOIN fts f "
+                                   "ON f.rowid = p.id WHERE p.article_id = ? ORDER BY p.id", (aid,)).fetchall()
+            vectors = np.stack([index.reconstruct(int(r[0])) for r in rows])
+            yield NewArticle(ArticleInfo(aid, title, date, url), text, sha, [(r[1], r[2]) for r in rows],
+                             [r[3] for r in rows], vectors)
 
     def passage_count(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM passages").fetchone()[0])
