@@ -281,6 +281,24 @@ class Collection:
         report.added = [a.info.id for a in new]
         return report
 
+    def copy_to(self, path: str | Path | None = None, *, backend: str = "faiss", uri: str | None = None,
+                name: str = "koleksi", batch: int = 500, progress: bool = True) -> Collection:
+        """A new collection with this one's articles, on another backend or machine (e.g. local files to a
+        Milvus server), made with the same settings; the stored vectors are copied, nothing is embedded."""
+        from tqdm import tqdm
+
+        indexing = {f: self.store.config[f] for f in INDEXING if f in self.store.config}
+        target = Collection.create(path, backend=backend, uri=uri, name=name, **indexing)
+        pending: list[NewArticle] = []
+        for article in tqdm(self.store.dump(), total=len(self), desc="menyalin", unit="artikel",
+                            disable=not progress, mininterval=5):
+            pending.append(article)
+            if len(pending) == batch:
+                target.store.add(pending)
+                pending = []
+        target.store.add(pending)
+        return target
+
     def remove(self, article_id: str) -> None:
         if not self.store.remove(str(article_id)):
             raise CollectionError(f"there is no article with the id {article_id!r} in the collection", "no_article")

@@ -48,6 +48,12 @@ def add_parser(sub: Any) -> None:
     remove = actions.add_parser("remove", help="hapus artikel dari koleksi")
     target(remove)
     remove.add_argument("ids", metavar="ID", nargs="+", help="id artikel")
+    copy = actions.add_parser("copy", help="salin koleksi ke backend atau server lain (tanpa mengindeks ulang)")
+    target(copy)
+    copy.add_argument("target", metavar="TUJUAN", help="koleksi baru: folder, berkas Milvus Lite (.db) atau alamat "
+                      "server Milvus")
+    copy.add_argument("--backend", choices=["faiss", "milvus"], default="faiss", help="backend tujuan (bawaan faiss)")
+    copy.add_argument("--quiet", action="store_true", help="tanpa bilah kemajuan")
     listing = actions.add_parser("list", help="daftar artikel di koleksi")
     target(listing)
     listing.add_argument("--json", action="store_true", help="cetak JSON untuk program")
@@ -100,6 +106,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.action in ("build", "add"):
             return _add(col, args)
+        if args.action == "copy":
+            copied = col.copy_to(backend=args.backend, progress=not args.quiet, **collection_source(args.target))
+            print(f"{len(copied)} artikel ({copied.store.passage_count()} bagian) disalin ke {args.target}.")
+            copied.close()
+            return 0
         if args.action == "remove":
             for article_id in args.ids:
                 col.remove(article_id)

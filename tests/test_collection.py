@@ -244,6 +244,20 @@ def test_both_backends_give_the_same_answers(tmp_path: Path) -> None:
         col.close()
 
 
+def test_a_collection_copies_to_the_other_backend_without_embedding(news: Collection, tmp_path: Path,
+                                                                      monkeypatch) -> None:
+    source = "faiss" if hasattr(news.store, "folder") else "milvus"
+    other = "milvus" if source == "faiss" else "faiss"
+    monkeypatch.setattr(type(news.embedder), "encode_passages", lambda *a, **k: pytest.fail("embedded again"))
+    copy = news.copy_to(tmp_path / ("kopi.db" if other == "milvus" else "kopi"), backend=other, progress=False)
+    assert len(copy) == len(news) and copy.store.passage_count() == news.store.passage_count()
+    assert copy.articles() == news.articles() and copy.article("kemenkeu") == news.article("kemenkeu")
+    for q in ("Berapa pegawai Kemenkeu yang berkurang?", "Kapan rute baru KRL mulai beroperasi?"):
+        a, b = news.ask(q), copy.ask(q)
+        assert (a.text, a.article) == (b.text, b.article)
+    copy.close()
+
+
 @pytest.mark.parametrize(("value", "iso"), [
     ("2025-10-21", "2025-10-21"), ("2025-10-21T20:43:00", "2025-10-21"), ("10/21/2025 20:43", "2025-10-21"),
     ("21/10/2025", "2025-10-21"), ("Selasa, 21 Okt 2025 20:43 WIB", "2025-10-21"), ("5 Januari 2026", "2026-01-05"),

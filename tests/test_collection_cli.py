@@ -46,6 +46,11 @@ def test_build_ask_list_remove(tmp_path: Path) -> None:
     again = cli("collection", "remove", koleksi, "cabai")
     assert again.returncode == 2 and "tidak ada artikel dengan id itu" in again.stderr
     assert "Traceback" not in again.stderr
+    milvus = str(tmp_path / "kopi.db")
+    copied = cli("collection", "copy", koleksi, milvus, "--backend", "milvus", "--quiet")
+    assert copied.returncode == 0 and "2 artikel" in copied.stdout, copied.stderr
+    asked = cli("ask", "--collection", milvus, "--json", "Berapa pegawai Kemenkeu yang berkurang?")
+    assert json.loads(asked.stdout)["article"]["id"] == "kemenkeu"
 
 
 def test_errors_are_clear_and_in_indonesian(tmp_path: Path) -> None:

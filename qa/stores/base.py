@@ -8,6 +8,7 @@ so every backend is fed the same vectors and the same stemmed text.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -71,6 +72,9 @@ class DocumentStore(Protocol):
 
     def lexical_search(self, terms: list[str], k: int, days: DayRange = (None, None)) -> list[tuple[int, float]]:
         """Passage ids and BM25 scores (k1 1.2, b 0.75), best first."""
+
+    def dump(self) -> Iterator[NewArticle]:
+        """Every article as stored, with its vectors and terms: a copy to another store embeds nothing."""
 
     def passage_count(self) -> int: ...
 

@@ -209,6 +209,18 @@ class MilvusStore:
             return []
         return self._search(" ".join(terms), "sparse", k, days, {"metric_type": "BM25"})
 
+    def dump(self) -> Iterator[NewArticle]:
+        for info in self.articles():
+            found = self.article(info.id)
+            if found is None:
+                continue
+            rows = sorted(self._query(self.passages_name, f"article == {_quote(info.id)}",
+                                      ["start", "end", "terms", "dense"]), key=lambda r: r["start"])
+            sha = self.client.query(self.articles_name, filter=f"article == {_quote(info.id)} and part == 0",
+                                    output_fields=["sha256"], limit=1)[0]["sha256"]
+            yield NewArticle(info, found[1], sha, [(r["start"], r["end"]) for r in rows],
+                             [r["terms"] for r in rows], np.asarray([r["dense"] for r in rows], dtype=np.float32))
+
     def passage_count(self) -> int:
         return int(self.client.query(self.passages_name, filter="", output_fields=["count(*)"])[0]["count(*)"])
 
