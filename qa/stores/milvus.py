@@ -13,11 +13,12 @@ replaced when the article is added again.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -27,6 +28,7 @@ from .base import DayRange, NewArticle, StoredPassage, day_number
 
 #: The collection property that holds what the collection was made with (embedder, chunking, ...).
 CONFIG_PROPERTY = "tanya_artikel.config"
+T = TypeVar("T")
 TEXT_PART = 16_000  # characters: within Milvus's 65,535-byte VARCHAR for any UTF-8 text
 TERMS_CHARS = 16_000
 ID_CHARS = 512
@@ -53,6 +55,21 @@ def _day_filter(days: DayRange) -> str:
     return " and ".join(parts)
 
 
+def _reported(method: Callable[..., T]) -> Callable[..., T]:
+    """A Milvus failure (a server that went away, a timeout) as a ``CollectionError`` naming the URI."""
+
+    @functools.wraps(method)
+    def call(self: MilvusStore, *args: Any, **kwargs: Any) -> T:
+        from pymilvus import MilvusException
+
+        try:
+            return method(self, *args, **kwargs)
+        except MilvusException as exc:
+            raise CollectionError(f"Milvus at {self.uri} failed ({str(exc)[:300]})", "unreachable") from exc
+
+    return call
+
+
 class MilvusStore:
     """A collection in Milvus (see the module docstring)."""
 
@@ -77,6 +94,8 @@ class MilvusStore:
         elif not exists:
             raise CollectionError(f"{uri} holds no collection {name!r}: make one with Collection.create(..., "
                                   "backend='milvus')", "not_collection")
+        for collection in (self.passages_name, self.articles_name):  # a reopened collection starts released
+            self.client.load_collection(collection)
         properties = self.client.describe_collection(self.passages_name).get("properties") or {}
         try:
             self.config: dict = json.loads(properties[CONFIG_PROPERTY])
@@ -120,6 +139,7 @@ class MilvusStore:
         c.alter_collection_properties(self.passages_name, properties={CONFIG_PROPERTY: json.dumps(config)})
 
     # -- writing --------------------------------------------------------------------------------
+    @_reported
     def add(self, articles: list[NewArticle]) -> None:
         if not articles:
             return
@@ -143,6 +163,7 @@ class MilvusStore:
         for i in range(0, len(parts), 500):
             self.client.insert(self.articles_name, parts[i : i + 500])
 
+    @_reported
     def remove(self, article_id: str) -> bool:
         if self.article(article_id) is None:
             return False
@@ -159,16 +180,19 @@ class MilvusStore:
         finally:
             it.close()
 
+    @_reported
     def find_sha256(self, sha256: str) -> str | None:
         rows = self.client.query(self.articles_name, filter=f"part == 0 and sha256 == {_quote(sha256)}",
                                  output_fields=["article"], limit=1)
         return rows[0]["article"] if rows else None
 
+    @_reported
     def articles(self) -> list[ArticleInfo]:
         rows = self._query(self.articles_name, "part == 0", ["article", "title", "date", "url"])
         out = [ArticleInfo(r["article"], r["title"] or None, r["date"] or None, r["url"] or None) for r in rows]
         return sorted(out, key=lambda a: (day_number(a.date), a.id))
 
+    @_reported
     def article(self, article_id: str) -> tuple[ArticleInfo, str] | None:
         rows = list(self._query(self.articles_name, f"article == {_quote(article_id)}",
                                 ["part", "title", "date", "url", "text"]))
@@ -186,6 +210,7 @@ class MilvusStore:
         return {r["article"] for r in self.client.query(self.articles_name, filter=expr, output_fields=["article"],
                                                           limit=len(article_ids))}
 
+    @_reported
     def passages(self, ids: list[int]) -> dict[int, StoredPassage]:
         if not ids:
             return {}
@@ -200,10 +225,12 @@ class MilvusStore:
                                   filter=_day_filter(days), search_params=params)[0]
         return [(int(h["id"]), abs(float(h["distance"]))) for h in hits]
 
+    @_reported
     def dense_search(self, vector: np.ndarray, k: int, days: DayRange = (None, None)) -> list[tuple[int, float]]:
         return self._search(np.asarray(vector, dtype=np.float32).tolist(), "dense", k, days,
                             {"metric_type": "IP", "params": {"ef": max(EF_SEARCH, k)}})
 
+    @_reported
     def lexical_search(self, terms: list[str], k: int, days: DayRange = (None, None)) -> list[tuple[int, float]]:
         if not terms:
             return []
@@ -221,9 +248,11 @@ class MilvusStore:
             yield NewArticle(info, found[1], sha, [(r["start"], r["end"]) for r in rows],
                              [r["terms"] for r in rows], np.asarray([r["dense"] for r in rows], dtype=np.float32))
 
+    @_reported
     def passage_count(self) -> int:
         return int(self.client.query(self.passages_name, filter="", output_fields=["count(*)"])[0]["count(*)"])
 
+    @_reported
     def __len__(self) -> int:
         return int(self.client.query(self.articles_name, filter="part == 0",
                                      output_fields=["count(*)"])[0]["count(*)"])
