@@ -57,6 +57,7 @@ class Result:
     latency_ms: float
     rank: int | None = None  # 1-based rank of the first retrieved passage holding a gold answer
     read: bool = True  # a passage the reader read holds a gold answer (always, reading a gold passage)
+    article: str | None = None  # across a collection: the id of the article the best span comes from
 
 
 def load_pairs(path: Path) -> list[Item]:
@@ -157,7 +158,7 @@ def run_collection(path: str, folder: Path, settings: dict, top_k: int, limit: i
                 hits.append(next((i for i, p in enumerate(passages, 1) if p in own), None))
             results.append(Result(Item(q.id, q.question, q.answers, type=q.type), best.text,
                                   best.score if best.text is not None else 0.0, ms, rank,
-                                  rank is not None and rank <= top_k))
+                                  rank is not None and rank <= top_k, best.article.id if best.article else None))
         if limit and len(results) >= limit:
             break
     hit = {f"@{k}": round(100 * float(np.mean([h is not None and h <= k for h in hits])), 2) for k in (1, 3)}
@@ -458,6 +459,9 @@ def main(argv: list[str] | None = None) -> int:
                                       "chunk_chars": args.chunk_chars,
                                       "models": {"embedder": embedder_fp, "reader": reader.name}})
     rep["answerable"]["f1_always_answering"] = scores_at(results, 0.0)["answerable"]["f1"]
+    shown = [r.text is not None and r.score >= threshold for r in results]
+    rep["answers"] = [{"id": r.item.id, "text": r.text if ok else None, "article": r.article if ok else None}
+                      for r, ok in zip(results, shown)]
     if args.articles:
         rep["by_type"] = by_type(results, threshold)
         rep["confident"] = confident_answers(results, threshold)

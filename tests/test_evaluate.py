@@ -119,6 +119,14 @@ def test_articles_asked_across_a_collection_report_article_hits(tmp_path):
     assert rep["n"] == 2 and rep["article_hit"] == {"@1": 100.0, "@3": 100.0, "questions": 1, "articles": 3}
     assert rep["answerable"]["f1"] == 100.0 and "article hit@1 / @3" in out_md.read_text()
     assert run("--collection", str(tmp_path / "koleksi")).returncode == 2  # a collection needs --articles
+    assert [a["article"] for a in rep["answers"]] == ["kemenkeu", None]  # the second is declined
+    other = json.loads(out_json.read_text())
+    other["answers"][0]["text"] = "980 orang"
+    (tmp_path / "o.json").write_text(json.dumps(other), encoding="utf-8")
+    agree = subprocess.run([sys.executable, "eval/agreement.py", str(out_json), str(tmp_path / "o.json")], cwd=ROOT,
+                           capture_output=True, text=True, timeout=60)
+    result = json.loads(agree.stdout)
+    assert (result["questions"], result["same_answer"], result["same_answer_pct"]) == (2, 1, 50.0)
 
 
 def test_articles_folder_with_a_bad_gold_answer_names_the_line(tmp_path):
