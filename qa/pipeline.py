@@ -213,10 +213,9 @@ class ArticleQA:
     @property
     def reader(self) -> Reader:
         if self._reader is None:
-            from .reader import load_reader
+            from .reader import reader_for
 
-            self._reader = load_reader(self.settings.reader, self.embedder, self.settings.int8,
-                                       self.settings.num_threads)
+            self._reader = reader_for(self.settings, self.embedder)
         return self._reader
 
     def ask(self, question: str, k: int | None = None, context: str | None = None) -> Answer:

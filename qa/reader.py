@@ -301,6 +301,11 @@ def _export_named_base(base_name: str, weights: Path, int8: bool, out: Path) -> 
 
 
 @functools.lru_cache(maxsize=4)
+def reader_for(settings: Settings, embedder: Embedder | None = None) -> Reader:
+    """The shared reader that ``settings`` ask for (its word embeddings shared with ``embedder``)."""
+    return load_reader(settings.reader, embedder, settings.int8, settings.num_threads)
+
+
 def load_reader(name: str = str(DEFAULT_READER), embedder: Embedder | None = None, int8: bool = False,
                 threads: int | None = None) -> Reader:
     """Load a shipped reader directory (base + weights, checksum-verified) or any HF QA model.

@@ -173,8 +173,7 @@ class LocalStore:
         if not articles:
             return
         vectors = np.concatenate([a.vectors for a in articles]).astype(np.float32)
-        try:
-            self.db.execute("BEGIN IMMEDIATE")  # one writer at a time; it sees the latest generation
+        with self._writing():
             ids = []
             for a in articles:
                 info, day = a.info, day_number(a.info.date)
@@ -185,21 +184,12 @@ class LocalStore:
                                           (info.id, start, end, day))
                     ids.append(cur.lastrowid)
                     self.db.execute("INSERT INTO fts (rowid, terms) VALUES (?, ?)", (cur.lastrowid, terms))
-            index = _grow(self._writable(), vectors, np.asarray(ids, dtype=np.int64))
-            self._write_generation(index)
-            self.db.commit()
-        except BaseException:
-            self.db.rollback()
-            self._remove_unused_generations()
-            raise
-        self._remove_unused_generations()
+            self._write_generation(_grow(self._writable(), vectors, np.asarray(ids, dtype=np.int64)))
 
     def remove(self, article_id: str) -> bool:
-        try:
-            self.db.execute("BEGIN IMMEDIATE")
+        with self._writing():
             ids = [r[0] for r in self.db.execute("SELECT id FROM passages WHERE article_id = ?", (article_id,))]
             if not self.db.execute("DELETE FROM articles WHERE id = ?", (article_id,)).rowcount:
-                self.db.rollback()
                 return False
             self.db.execute("DELETE FROM passages WHERE article_id = ?", (article_id,))
             self.db.executemany("DELETE FROM fts WHERE rowid = ?", [(i,) for i in ids])
@@ -207,13 +197,21 @@ class LocalStore:
             if index is not None and ids:
                 index.remove_ids(np.asarray(ids, dtype=np.int64))
                 self._write_generation(index)
+        return True
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One transaction, one writer at a time (it sees the latest generation); on any failure the rows
+        roll back and the unfinished generation's file goes."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
             self.db.commit()
         except BaseException:
             self.db.rollback()
-            self._remove_unused_generations()
             raise
-        self._remove_unused_generations()
-        return True
+        finally:
+            self._remove_unused_generations()
 
     # -- reading --------------------------------------------------------------------------------
     def find_sha256(self, sha256: str) -> str | None:
