@@ -270,3 +270,26 @@ def test_dates_are_read_in_common_forms(value, iso) -> None:
 def test_dates_that_do_not_parse_are_refused(value) -> None:
     with pytest.raises(QAError):
         parse_date(value)
+
+
+def test_a_large_collection_switches_to_ivf_and_still_answers(tmp_path: Path, monkeypatch) -> None:
+    import faiss
+
+    from qa.stores import local
+
+    monkeypatch.setattr(local, "FLAT_LIMIT", 60)  # as at 100,000 passages, with fewer to embed
+    col = Collection.create(tmp_path / "besar")
+    col.add_text(KEMENKEU, id="kemenkeu", date="2025-10-20")
+    rows = [{"id": f"b{i}", "date": "2025-11-01",
+             "text": f"Banjir setinggi {i + 10} sentimeter merendam Desa Sukamaju {i} pada hari Senin."}
+            for i in range(70)]
+    (tmp_path / "banjir.jsonl").write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    col.add_jsonl(tmp_path / "banjir.jsonl", progress=False)
+    store = col.store
+    assert isinstance(store, local.LocalStore) and isinstance(store._current(), faiss.IndexIVFScalarQuantizer)
+    a = col.ask("Berapa pegawai Kemenkeu yang berkurang?")
+    assert a.article.id == "kemenkeu" and "979" in (a.text or "")
+    assert col.search("pegawai Kemenkeu", k=3, until="2025-10-31")[0].article.id == "kemenkeu"
+    col.remove("kemenkeu")
+    assert len(col) == 70 and all(p.article.id != "kemenkeu" for p in col.search("pegawai Kemenkeu", k=5))
+    col.close()

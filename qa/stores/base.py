@@ -70,8 +70,15 @@ class DocumentStore(Protocol):
     def dense_search(self, vector: np.ndarray, k: int, days: DayRange = (None, None)) -> list[tuple[int, float]]:
         """Passage ids and inner products, best first."""
 
-    def lexical_search(self, terms: list[str], k: int, days: DayRange = (None, None)) -> list[tuple[int, float]]:
-        """Passage ids and BM25 scores (k1 1.2, b 0.75), best first."""
+    def lexical_search(self, terms: list[str], k: int, days: DayRange = (None, None),
+                       article: str | None = None) -> list[tuple[int, float]]:
+        """Passage ids and BM25 scores (k1 1.2, b 0.75), best first; only ``article``'s if given."""
+
+    def article_passages(self, article_id: str) -> list[StoredPassage]:
+        """An article's passages in text order."""
+
+    def vectors(self, ids: list[int]) -> np.ndarray:
+        """The stored vectors of these passages, in this order."""
 
     def dump(self) -> Iterator[NewArticle]:
         """Every article as stored, with its vectors and terms: a copy to another store embeds nothing."""

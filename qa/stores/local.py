@@ -253,11 +253,15 @@ class LocalStore:
         scores, ids = index.search(np.asarray(vector, dtype=np.float32).reshape(1, -1), k, params=params)
         return [(int(i), float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0]
 
-    def lexical_search(self, terms: list[str], k: int, days: DayRange = (None, None)) -> list[tuple[int, float]]:
+    def lexical_search(self, terms: list[str], k: int, days: DayRange = (None, None),
+                       article: str | None = None) -> list[tuple[int, float]]:
         if not terms:
             return []
         sql = "SELECT fts.rowid, bm25(fts) AS score FROM fts JOIN passages p ON p.id = fts.rowid WHERE fts MATCH ?"
         args: list[Any] = [_fts_query(terms)]
+        if article is not None:
+            sql += " AND p.article_id = ?"
+            args.append(article)
         since, until = days
         if since is not None:
             sql += " AND p.day >= ?"
@@ -267,6 +271,20 @@ class LocalStore:
             args.append(until)
         rows = self.db.execute(sql + " ORDER BY score LIMIT ?", (*args, k)).fetchall()
         return [(int(r[0]), -float(r[1])) for r in rows]  # FTS5's bm25() is negated: smaller is better
+
+    def article_passages(self, article_id: str) -> list[StoredPassage]:
+        rows = self.db.execute("SELECT id, article_id, start, end FROM passages WHERE article_id = ? ORDER BY start",
+                               (article_id,)).fetchall()
+        return [StoredPassage(*r) for r in rows]
+
+    def vectors(self, ids: list[int]) -> np.ndarray:
+        import faiss
+
+        index = self._current()
+        direct = faiss.DirectMap  # type: ignore[attr-defined]
+        if hasattr(index, "nprobe") and index.direct_map.type == direct.NoMap:
+            index.set_direct_map_type(direct.Hashtable)  # ids are not 0..n-1: a hash table (8 B each)
+        return np.stack([index.reconstruct(int(i)) for i in ids])
 
     def dump(self) -> Iterator[NewArticle]:
         """Every article as stored, with its passages' vectors and terms (to copy a collection to another

@@ -220,9 +220,11 @@ class MilvusStore:
         return {r["id"]: StoredPassage(r["id"], r["article"], r["start"], r["end"])
                 for r in rows if r["article"] in visible}
 
-    def _search(self, data: Any, field: str, k: int, days: DayRange, params: dict) -> list[tuple[int, float]]:
-        hits = self.client.search(self.passages_name, data=[data], anns_field=field, limit=k,
-                                  filter=_day_filter(days), search_params=params)[0]
+    def _search(self, data: Any, field: str, k: int, days: DayRange, params: dict,
+                article: str | None = None) -> list[tuple[int, float]]:
+        expr = " and ".join(x for x in (_day_filter(days), f"article == {_quote(article)}" if article else "") if x)
+        hits = self.client.search(self.passages_name, data=[data], anns_field=field, limit=k, filter=expr,
+                                  search_params=params)[0]
         return [(int(h["id"]), abs(float(h["distance"]))) for h in hits]
 
     @_reported
@@ -231,10 +233,23 @@ class MilvusStore:
                             {"metric_type": "IP", "params": {"ef": max(EF_SEARCH, k)}})
 
     @_reported
-    def lexical_search(self, terms: list[str], k: int, days: DayRange = (None, None)) -> list[tuple[int, float]]:
+    def lexical_search(self, terms: list[str], k: int, days: DayRange = (None, None),
+                       article: str | None = None) -> list[tuple[int, float]]:
         if not terms:
             return []
-        return self._search(" ".join(terms), "sparse", k, days, {"metric_type": "BM25"})
+        return self._search(" ".join(terms), "sparse", k, days, {"metric_type": "BM25"}, article)
+
+    @_reported
+    def article_passages(self, article_id: str) -> list[StoredPassage]:
+        rows = self._query(self.passages_name, f"article == {_quote(article_id)}", ["id", "start", "end"])
+        return sorted((StoredPassage(r["id"], article_id, r["start"], r["end"]) for r in rows), key=lambda p: p.start)
+
+    @_reported
+    def vectors(self, ids: list[int]) -> np.ndarray:
+        rows = self.client.query(self.passages_name, filter=f"id in {[int(i) for i in ids]}",
+                                 output_fields=["id", "dense"], limit=len(ids))
+        by_id = {r["id"]: r["dense"] for r in rows}
+        return np.asarray([by_id[int(i)] for i in ids], dtype=np.float32)
 
     def dump(self) -> Iterator[NewArticle]:
         for info in self.articles():
