@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -74,3 +75,18 @@ def test_pseudo_articles_unanswerable_questions_lack_their_answer(tmp_path) -> N
     for art in articles:
         for q in art.questions:
             assert all(a in art.text for a in q.answers)
+
+
+def test_average_of_checkpoints(tmp_path):
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from qa.training.average import average
+
+    save_file({"w": torch.tensor([1.0, 3.0], dtype=torch.float16)}, str(tmp_path / "a.safetensors"))
+    save_file({"w": torch.tensor([3.0, 5.0])}, str(tmp_path / "b.safetensors"))
+    average([tmp_path / "a.safetensors", tmp_path / "b.safetensors"], tmp_path / "soup" / "step1.safetensors")
+    assert load_file(str(tmp_path / "soup" / "step1.safetensors"))["w"].tolist() == [2.0, 4.0]
+    save_file({"v": torch.zeros(2)}, str(tmp_path / "c.safetensors"))
+    with pytest.raises(SystemExit, match="different tensors"):
+        average([tmp_path / "a.safetensors", tmp_path / "c.safetensors"], tmp_path / "x.safetensors")
