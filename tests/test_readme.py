@@ -20,9 +20,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-LONG = ("eval/evaluate.py", "eval/agreement.py", "eval/scale.py", "eval/bench.py", "eval/memory.py", "eval/loadtest.py",
-        "qa.training", "qa.train",
-        "qa.export")
+LONG = ("koleksi-berita", "eval/evaluate.py", "eval/agreement.py", "eval/scale.py", "eval/bench.py", "eval/memory.py",
+        "eval/loadtest.py", "qa.training", "qa.train", "qa.export")
 
 
 #: Collections the README's examples make in the repository folder: removed before and after this module.
