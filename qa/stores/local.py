@@ -257,18 +257,25 @@ class LocalStore:
                        article: str | None = None) -> list[tuple[int, float]]:
         if not terms:
             return []
-        sql = "SELECT fts.rowid, bm25(fts) AS score FROM fts JOIN passages p ON p.id = fts.rowid WHERE fts MATCH ?"
+        conditions: list[str] = []
         args: list[Any] = [_fts_query(terms)]
-        if article is not None:
-            sql += " AND p.article_id = ?"
-            args.append(article)
         since, until = days
+        if article is not None:  # an article's passages have consecutive ids: FTS5 reads only that range
+            low, high = self.db.execute("SELECT min(id), max(id) FROM passages WHERE article_id = ?",
+                                        (article,)).fetchone()
+            if low is None:
+                return []
+            conditions.append("fts.rowid BETWEEN ? AND ?")
+            args += [low, high]
         if since is not None:
-            sql += " AND p.day >= ?"
+            conditions.append("p.day >= ?")
             args.append(since)
         if until is not None:
-            sql += " AND p.day > 0 AND p.day <= ?"
+            conditions.append("p.day > 0 AND p.day <= ?")
             args.append(until)
+        # the join costs about a third of the search at 1M passages: only for date filters
+        join = " JOIN passages p ON p.id = fts.rowid" if since is not None or until is not None else ""
+        sql = f"SELECT fts.rowid, bm25(fts) AS score FROM fts{join} WHERE " + " AND ".join(["fts MATCH ?", *conditions])
         rows = self.db.execute(sql + " ORDER BY score LIMIT ?", (*args, k)).fetchall()
         return [(int(r[0]), -float(r[1])) for r in rows]  # FTS5's bm25() is negated: smaller is better
 

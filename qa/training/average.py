@@ -15,6 +15,7 @@ from pathlib import Path
 
 
 def average(paths: list[Path], out: Path) -> None:
+    import torch
     from safetensors.torch import load_file, save_file
 
     states = [load_file(str(p)) for p in paths]
@@ -22,7 +23,8 @@ def average(paths: list[Path], out: Path) -> None:
     if any(set(s) != keys for s in states[1:]):
         raise SystemExit("error: the checkpoints hold different tensors: they are not of one model")
     out.parent.mkdir(parents=True, exist_ok=True)
-    save_file({k: (sum(s[k].float() for s in states) / len(states)).contiguous() for k in sorted(keys)}, str(out))
+    mean = {k: torch.stack([s[k].float() for s in states]).mean(0).contiguous() for k in sorted(keys)}
+    save_file(mean, str(out))
 
 
 def main(argv: list[str] | None = None) -> None:
