@@ -176,9 +176,12 @@ class Collection:
             info = replace(info, title=text[head[0] : head[1]])
         return text, info, spans
 
-    def _new_articles(self, items: list[tuple[str, ArticleInfo, list[tuple[int, int]]]]) -> list[NewArticle]:
+    def _new_articles(self, items: list[tuple[str, ArticleInfo, list[tuple[int, int]]]], bulk: bool = False
+                      ) -> list[NewArticle]:
+        """``bulk`` (``add_jsonl``): embedding threads spin between operations, 17% faster when nothing
+        else runs; answering is not slowed by them after the build (the session is released)."""
         texts = [text[a:b] for text, _, spans in items for a, b in spans]
-        vectors = self.embedder.encode_passages(texts)
+        vectors = self.embedder.encode_passages(texts, spinning=bulk)
         out, i = [], 0
         for text, info, spans in items:
             n = len(spans)
@@ -276,7 +279,7 @@ class Collection:
         new: list[NewArticle] = []
         with tqdm(total=len(items), desc="mengindeks", unit="artikel", disable=not progress, mininterval=5) as bar:
             for i in range(0, len(items), EMBED_GROUP):
-                new += self._new_articles(items[i : i + EMBED_GROUP])
+                new += self._new_articles(items[i : i + EMBED_GROUP], bulk=True)
                 bar.update(len(items[i : i + EMBED_GROUP]))
         self.embedder.release_memory()
         self.store.add(new)

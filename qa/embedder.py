@@ -6,7 +6,7 @@ import functools
 import hashlib
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -14,6 +14,9 @@ from .e5convert import bundled_embedder_dir
 from .errors import ModelError
 from .integrity import CheckedMatrix
 from .settings import BUNDLED_EMBEDDER, Settings, in_cache
+
+if TYPE_CHECKING:
+    from .runtime import Encoder
 
 
 def _export_named(name: str, out: Path, int8: bool = False) -> None:
@@ -91,6 +94,7 @@ class Embedder:
         self.max_tokens = int(meta["max_tokens"])
         self.pad_id = int(meta["pad_id"])
         self._query_prompt = self.prompts.get("query", "")
+        self._spinning: Encoder | None = None
         self._passage_prompt = self.prompts.get("passage", self.prompts.get("document", ""))
 
     def word_embeddings(self) -> np.ndarray | CheckedMatrix:
@@ -104,14 +108,17 @@ class Embedder:
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, self._query_prompt)
 
-    def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        return self._encode(texts, self._passage_prompt, progress, bulk=True)
+    def encode_passages(self, texts: list[str], progress: bool = False, spinning: bool = False) -> np.ndarray:
+        """``spinning``: a session whose threads spin between operations, for builds with nothing else
+        running (17% faster; made on first use, released by :meth:`release_memory`)."""
+        return self._encode(texts, self._passage_prompt, progress, bulk=True, spinning=spinning)
 
     def release_memory(self) -> None:
         """After indexing: give back ONNX Runtime's arena and the word-embedding pages indexing touched
         (``python eval/memory.py``: RSS once a 1 MB article is indexed 1145 -> 694 MB)."""
         self.encoder.shrink_arena()
         self.encoder.release_pages()
+        self._spinning = None
 
     def tokenize(self, text: str) -> list[int]:
         """Token ids as the model sees them: special tokens added, cut at the model's maximum length."""
@@ -119,11 +126,20 @@ class Embedder:
         enc.truncate(self.max_tokens - self.tokenizer.num_special_tokens_to_add(False))
         return list(self.tokenizer.post_process(enc).ids)
 
-    def _encode(self, texts: list[str], prompt: str, progress: bool = False, bulk: bool = False) -> np.ndarray:
+    def _encode(self, texts: list[str], prompt: str, progress: bool = False, bulk: bool = False,
+                spinning: bool = False) -> np.ndarray:
         """``bulk``: drop the word-embedding pages after each batch, so indexing a large article does not
         accumulate them (they stay in the OS page cache; 600 passages: peak 774 -> 637 MB at the same rate)."""
         from tqdm import tqdm
 
+        from .runtime import Encoder
+
+        encoder = self.encoder
+        if spinning:
+            if self._spinning is None:
+                self._spinning = Encoder(self.encoder.folder, self.encoder.word_embeddings, self.encoder.threads,
+                                         spinning=True)
+            encoder = self._spinning
         ids = [self.tokenize(prompt + t) for t in texts]
         order = np.argsort([-len(x) for x in ids], kind="stable")  # similar lengths share a batch: less padding
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
@@ -138,9 +154,9 @@ class Embedder:
             mask = np.zeros((len(rows), width), dtype=np.int64)
             for i, r in enumerate(rows):
                 batch[i, : len(ids[r])], mask[i, : len(ids[r])] = ids[r], 1
-            hidden = self.encoder(batch, mask)[0]
+            hidden = encoder(batch, mask)[0]
             if bulk:
-                self.encoder.release_pages()
+                encoder.release_pages()
             if self.encoder.meta["pooling"] == "cls":
                 pooled = hidden[:, 0]
             else:

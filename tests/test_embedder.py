@@ -138,3 +138,12 @@ def test_damaged_converted_model_is_converted_again_before_an_export(tmp_path, m
         assert conv.bundled_embedder_dir(tmp_path) == first and len(calls) == before  # a start does not read it
         assert conv.bundled_embedder_dir(tmp_path, verify=True) == first and len(calls) == before + 1
         assert (first / victim).read_bytes() == good
+
+
+def test_a_spinning_session_embeds_the_same_and_is_released(embedder):
+    texts = ["Harga cabai merah naik di Pekanbaru.", "Rute baru KRL mulai beroperasi pada Januari."]
+    plain = embedder.encode_passages(texts)
+    spun = embedder.encode_passages(texts, spinning=True)
+    assert np.allclose(plain, spun, atol=1e-5) and embedder._spinning is not None
+    embedder.release_memory()
+    assert embedder._spinning is None
