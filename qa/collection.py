@@ -289,7 +289,8 @@ class Collection:
     def copy_to(self, path: str | Path | None = None, *, backend: str = "faiss", uri: str | None = None,
                 name: str = "koleksi", batch: int = 500, progress: bool = True) -> Collection:
         """A new collection with this one's articles, on another backend or machine (e.g. local files to a
-        Milvus server), made with the same settings; the stored vectors are copied, nothing is embedded."""
+        Milvus server), made with the same settings; the stored vectors are copied, nothing is embedded.
+        Each batch is added whole, but a copy stopped halfway leaves a partial target: drop it and copy again."""
         from tqdm import tqdm
 
         indexing = {f: self.store.config[f] for f in INDEXING if f in self.store.config}
