@@ -90,6 +90,7 @@ CSS = """
   scrollbar-gutter: stable; scrollbar-width: thin; scrollbar-color: #999 #eee; }  /* always a visible scrollbar */
 .article-text::-webkit-scrollbar { width: 8px; background: #eee; }
 .article-text::-webkit-scrollbar-thumb { background: #999; border-radius: 4px; }
+.article-meta { color: #555; font-size: 0.9em; margin: -0.4em 0 0.6em 0; }
 mark.answer, .message mark { background: #ffe066; padding: 0 2px; border-radius: 3px; }
 mark.answer.tentative { background: #ffe9b3; outline: 1px dashed #b38600; }
 #status .error, #load-status .error { color: #b42318; }
@@ -248,7 +249,7 @@ def release_memory() -> None:
 
 
 def article_html(qa: Any, span: tuple[int, int] | None = None, tentative: bool = False,
-                 title: str | None = None) -> str:
+                 title: str | None = None, meta_html: str = "") -> str:
     """The article with the answer marked, under its title as a heading.
 
     ``title`` is the session's own (the cached article may be shared by sessions that gave the same
@@ -263,7 +264,7 @@ def article_html(qa: Any, span: tuple[int, int] | None = None, tentative: bool =
         line = first.group(2).strip()
         if first.group(1) or (heading and (line == heading or line.startswith(heading.rstrip("…")))):
             heading, skip = heading or line, first.end()
-    title_part = f"<h3>{html.escape(heading)}</h3>" if heading else ""
+    title_part = (f"<h3>{html.escape(heading)}</h3>" if heading else "") + meta_html  # meta_html: escaped by the caller
     body = text[skip:]
     if span and skip <= span[0] < span[1] <= len(text):
         a, b = span[0] - skip, span[1] - skip

@@ -44,6 +44,14 @@ def article_line(info: Any) -> str:
     return "Artikel: " + " · ".join(parts)
 
 
+def meta_html(info: Any) -> str:
+    """The date and link under the article's title in the article panel."""
+    parts = [html.escape(info.date)] if info.date else []
+    if info.url and info.url.startswith(("http://", "https://")):
+        parts.append(f'<a href="{html.escape(info.url, quote=True)}" target="_blank" rel="noopener">buka sumber</a>')
+    return f'<div class="article-meta">{" · ".join(parts)}</div>' if parts else ""
+
+
 def source_html(text: str, span: Any) -> str:
     s, e = enclosing(split_sentences(text), span.start, span.end)
     return (app.escape(text[s : span.start]) + "<mark>" + app.escape(span.text) + "</mark>"
@@ -92,7 +100,8 @@ def build(col: Any) -> Any:
         if shown is None or shown.article is None:
             return history + [{"role": "assistant", "content": NO_ANSWER}], gr.skip(), last
         info, text = col.article(shown.article.id)
-        view = app.article_html(Shown(text, info.title), (shown.start, shown.end), tentative=answer.text is None)
+        view = app.article_html(Shown(text, info.title), (shown.start, shown.end), tentative=answer.text is None,
+                                meta_html=meta_html(info))
         if answer.text is None:
             head = f"Mungkin: **{app.escape(shown.text)}**, kurang yakin ({round(100 * shown.score)}%)"
         else:

@@ -77,6 +77,8 @@ def test_browser_shows_the_answer_with_its_article(served: str, tmp_path: Path) 
         expect(page.locator("#article-view mark.answer")).to_contain_text("979", timeout=60_000)
         link = chat.locator('a[href="https://contoh.id/kemenkeu"]')
         expect(link).to_have_count(1)
+        expect(page.locator("#article-view .article-meta")).to_contain_text("2025-10-20")
+        expect(page.locator('#article-view .article-meta a[href="https://contoh.id/kemenkeu"]')).to_have_count(1)
         ask("Kapan rute baru KRL mulai beroperasi?")  # its url is not http(s): no link is made of it
         expect(page.locator("#article-view h3")).to_have_text("Rute Baru KRL Dibuka", timeout=60_000)
         assert chat.locator('a[href^="javascript"]').count() == 0
