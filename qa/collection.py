@@ -29,7 +29,7 @@ from .embedder import Embedder, embedder_for
 from .errors import ArticleError, CollectionError, QAError, QuestionError
 from .retrieval import make_stemmer, reciprocal_rank_fusion, terms_of
 from .settings import Settings
-from .stores.base import DayRange, DocumentStore, NewArticle, day_number
+from .stores.base import DayRange, DocumentStore, NewArticle, StoredPassage, day_number
 from .text import clean_article, clean_question, read_article
 from .types import Answer, ArticleInfo, Passage
 
@@ -342,8 +342,9 @@ class Collection:
         q = clean_question(query, self.settings.max_question_chars)
         return self._search(q, k, _days(since, until), mode)
 
-    def _search(self, q: str, k: int, days: DayRange, mode: str = "hybrid", vector: np.ndarray | None = None
-                ) -> list[Passage]:
+    def _ranked(self, q: str, k: int, days: DayRange, mode: str = "hybrid", vector: np.ndarray | None = None
+                ) -> tuple[list[tuple[int, float]], dict[int, StoredPassage]]:
+        """Passage ids fused by rank (dense and BM25), and the stored passages of the first ``2 * k``."""
         depth = max(4 * k, 20)
         rankings = []
         if mode != "bm25":
@@ -352,7 +353,10 @@ class Collection:
         if mode != "dense":
             rankings.append([i for i, _ in self.store.lexical_search(self._terms(q), depth, days)])
         fused = reciprocal_rank_fusion(rankings, self.settings.rrf_k)
-        stored = self.store.passages([i for i, _ in fused[: 2 * k]])
+        return fused, self.store.passages([i for i, _ in fused[: 2 * k]])
+
+    def _search(self, q: str, k: int, days: DayRange, mode: str = "hybrid") -> list[Passage]:
+        fused, stored = self._ranked(q, k, days, mode)
         texts: dict[str, tuple[ArticleInfo, str]] = {}
         out: list[Passage] = []
         for pid, score in ((i, s) for i, s in fused if i in stored):
@@ -394,21 +398,20 @@ class Collection:
             query = f"{' '.join(context.split())[: self.settings.max_question_chars // 2]} {q}"
         query = query[: self.settings.max_question_chars]
         vector = self.embedder.encode_queries([query])[0]
-        found = self._search(query, 1, _days(since, until), vector=vector)
-        passages = self._within(found[0].article, query, vector, k or self.settings.top_k) if found else []
+        fused, stored = self._ranked(query, 1, _days(since, until), vector=vector)
+        best = next((stored[i].article_id for i, _ in fused if i in stored), None)
+        passages = self._within(best, query, vector, k or self.settings.top_k) if best is not None else []
         return read_across(self.reader, q, passages, self.settings)
 
-    def _within(self, info: ArticleInfo | None, query: str, vector: np.ndarray, k: int) -> list[Passage]:
+    def _within(self, article_id: str, query: str, vector: np.ndarray, k: int) -> list[Passage]:
         """The ``k`` passages of one article that best match the query (dense and BM25, fused by rank)."""
-        if info is None:
-            return []
-        stored = self.store.article_passages(info.id)
-        found = self.store.article(info.id)
-        if not stored or found is None:
+        stored = self.store.article_passages(article_id)
+        found = self.store.article(article_id)
+        if not stored or found is None:  # removed meanwhile
             return []
         cosine = self.store.vectors([p.id for p in stored]) @ vector
         dense = [stored[i].id for i in np.argsort(-cosine, kind="stable")]
-        lexical = [i for i, _ in self.store.lexical_search(self._terms(query), len(stored), article=info.id)]
+        lexical = [i for i, _ in self.store.lexical_search(self._terms(query), len(stored), article=article_id)]
         by_id = {p.id: p for p in stored}
         text = found[1]
         return [Passage(text[by_id[i].start : by_id[i].end], by_id[i].start, by_id[i].end, score, rank, found[0])
