@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .chunking import CHUNKER_VERSION, chunk, enclosing, headline, split_sentences
+from .conversation import search_query
 from .embedder import Embedder, embedder_for
-from .errors import ArticleError, CollectionError, QAError, QuestionError
+from .errors import ArticleError, CollectionError, QAError
 from .retrieval import make_stemmer, reciprocal_rank_fusion, terms_of
 from .settings import Settings
 from .stores.base import DayRange, DocumentStore, NewArticle, StoredPassage, day_number
@@ -390,13 +391,7 @@ class Collection:
         ``context`` (the previous question) steers the search only, as in ``ArticleQA.ask``.
         """
         q = clean_question(question, self.settings.max_question_chars)
-        query = q
-        if context is not None and not isinstance(context, str):
-            raise QuestionError(f"context must be text (the previous question), not {type(context).__name__}",
-                                "not_text")
-        if context and context.strip():
-            query = f"{' '.join(context.split())[: self.settings.max_question_chars // 2]} {q}"
-        query = query[: self.settings.max_question_chars]
+        query = search_query(q, context, self.settings.max_question_chars)
         vector = self.embedder.encode_queries([query])[0]
         fused, stored = self._ranked(query, 1, _days(since, until), vector=vector)
         best = next((stored[i].article_id for i, _ in fused if i in stored), None)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+
+from .errors import QuestionError
+from .text import clean_question
 
 # Words that point back to something said before (Indonesian and English).
 REFERRING = frozenset("""
@@ -28,3 +32,19 @@ def contextual_query(question: str, previous_question: str | None, previous_answ
     if not previous_question or not is_follow_up(question):
         return None
     return " ".join(x for x in (previous_question, previous_answer) if x)
+
+
+def search_query(question: str, context: object, limit: int) -> str:
+    """The cleaned question with its ``context`` (an earlier turn) in front, for the search only.
+
+    The question must be usable (else ``QuestionError``); the context only steers, so it is capped at
+    ``limit`` characters and dropped when it is blank or unusable, never refused.
+    """
+    q = clean_question(question, limit)
+    if context is not None and not isinstance(context, str):
+        raise QuestionError(f"context must be text (the previous question), not {type(context).__name__}",
+                            "not_text")
+    if context and context.strip():
+        with contextlib.suppress(QuestionError):
+            q = f"{clean_question(context[:limit], limit)} {q}"
+    return q

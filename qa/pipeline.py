@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -14,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from . import cache, store
 from .chunking import CHUNKER_VERSION, chunk, enclosing, split_sentences
+from .conversation import search_query
 from .embedder import Embedder, embedder_for
-from .errors import ArticleError, QAError, QuestionError
+from .errors import ArticleError, QAError
 from .retrieval import BM25Index, DenseIndex, HybridRetriever
 from .settings import DEFAULT_ARTICLE, DEFAULT_INDEX_DIR, Settings
 from .text import clean_article, clean_question, read_article
@@ -184,14 +184,7 @@ class ArticleQA:
         """
         if mode not in ("hybrid", "dense", "bm25"):
             raise QAError(f"unknown retrieval mode {mode!r}: use hybrid, dense or bm25")
-        limit = self.settings.max_question_chars
-        q = clean_question(question, limit)
-        if context is not None and not isinstance(context, str):
-            raise QuestionError(f"context must be text (the previous question), not {type(context).__name__}",
-                                "not_text")
-        if context and context.strip():  # earlier turns only steer the search: capped, not refused
-            with contextlib.suppress(QuestionError):
-                q = f"{clean_question(context[:limit], limit)} {q}"
+        q = search_query(question, context, self.settings.max_question_chars)
         k = self.settings.top_k if k is None else _passage_count(k)
         vector = self.embedder.encode_queries([q])[0]
         hits = self.retriever.search(vector, q, k, mode)
