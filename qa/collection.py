@@ -87,6 +87,16 @@ def _days(since: object, until: object) -> DayRange:
     return (day_number(lo) if lo else None, day_number(hi) if hi else None)
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """An article cleaned, split and hashed, not yet embedded."""
+
+    text: str
+    info: ArticleInfo
+    spans: list[tuple[int, int]]
+    sha256: str
+
+
 @dataclass
 class AddReport:
     """What ``add_jsonl`` did: ids added, duplicates skipped (their text is already stored, under the id
@@ -168,40 +178,40 @@ class Collection:
         self.close()
 
     # -- adding ---------------------------------------------------------------------------------
-    def _prepare(self, text: str, info: ArticleInfo) -> tuple[str, ArticleInfo, list[tuple[int, int]]]:
+    def _prepare(self, text: str, info: ArticleInfo) -> _Prepared:
         text = clean_article(text)
         spans = chunk(text, self.settings.chunk_chars, self.settings.chunk_overlap)
         if not spans:
             raise ArticleError("the article has no text to index", "empty")
         if info.title is None and (head := headline(text)):
             info = replace(info, title=text[head[0] : head[1]])
-        return text, info, spans
+        return _Prepared(text, info, spans, hashlib.sha256(text.encode("utf-8")).hexdigest())
 
-    def _new_articles(self, items: list[tuple[str, ArticleInfo, list[tuple[int, int]]]], bulk: bool = False
-                      ) -> list[NewArticle]:
+    def _new_articles(self, items: list[_Prepared], bulk: bool = False) -> list[NewArticle]:
         """``bulk`` (``add_jsonl``): embedding threads spin between operations, 17% faster when nothing
         else runs; answering is not slowed by them after the build (the session is released)."""
-        texts = [text[a:b] for text, _, spans in items for a, b in spans]
+        texts = [it.text[a:b] for it in items for a, b in it.spans]
         vectors = self.embedder.encode_passages(texts, spinning=bulk)
         out, i = [], 0
-        for text, info, spans in items:
-            n = len(spans)
+        for it in items:
+            n = len(it.spans)
             terms = [" ".join(self._terms(t)) for t in texts[i : i + n]]
-            out.append(NewArticle(info, text, _sha256(text), spans, terms, vectors[i : i + n]))
+            out.append(NewArticle(it.info, it.text, it.sha256, it.spans, terms, vectors[i : i + n]))
             i += n
         return out
 
     def _terms(self, text: str) -> list[str]:
         return terms_of(text, self._stemmer, self.settings.abbreviations)
 
-    def _check_new(self, text: str, info: ArticleInfo, pending: dict[str, str]) -> str | None:
-        """The id this text is already stored under (a duplicate), or None; an id taken by another text is an error."""
-        sha = _sha256(text)
-        existing = self.store.find_sha256(sha) or next((i for i, s in pending.items() if s == sha), None)
+    def _check_new(self, item: _Prepared, pending: dict[str, str] | None = None) -> str | None:
+        """The id this text is already stored under, or about to be (``pending``: the SHA-256 and the id of
+        each article this call adds, both mapped to the id), or None; an id taken by another text is an error."""
+        pending = pending or {}
+        existing = self.store.find_sha256(item.sha256) or pending.get(item.sha256)
         if existing is not None:
             return existing
-        if info.id in pending or self.store.article(info.id) is not None:
-            raise CollectionError(f"the id {info.id!r} is already used by another article: remove it first or "
+        if item.info.id in pending or self.store.article(item.info.id) is not None:
+            raise CollectionError(f"the id {item.info.id!r} is already used by another article: remove it first or "
                                   "give another id", "id_taken")
         return None
 
@@ -214,12 +224,12 @@ class Collection:
         if not isinstance(text, str):
             raise ArticleError(f"the article must be text, not {type(text).__name__}", "not_text")
         info = ArticleInfo(_article_id(id, text), title or None, parse_date(date), url or None)
-        text, info, spans = self._prepare(text, info)
-        existing = self._check_new(text, info, {})
+        item = self._prepare(text, info)
+        existing = self._check_new(item)
         if existing is not None:
             return existing
-        self.store.add(self._new_articles([(text, info, spans)]))
-        return info.id
+        self.store.add(self._new_articles([item]))
+        return item.info.id
 
     def add_file(self, path: str | Path, *, id: str | None = None, date: object = None,
                  url: str | None = None) -> str:
@@ -246,8 +256,8 @@ class Collection:
         if not path.is_file():
             raise ArticleError(f"file not found: {path}", "missing")
         report = AddReport()
-        items: list[tuple[str, ArticleInfo, list[tuple[int, int]]]] = []
-        pending: dict[str, str] = {}
+        items: list[_Prepared] = []
+        pending: dict[str, str] = {}  # the SHA-256 and the id of each line accepted so far -> its id
         with path.open(encoding="utf-8", errors="replace") as f:
             lines = f.readlines()
         for number, line in enumerate(tqdm(lines, desc="membaca", disable=not progress, mininterval=5), start=1):
@@ -264,8 +274,8 @@ class Collection:
                 info = ArticleInfo(_article_id(None if raw_id is None else str(raw_id), text),
                                    _optional_text(row, "title"), parse_date(row.get("date")),
                                    _optional_text(row, "url"))
-                text, info, spans = self._prepare(text, info)
-                existing = self._check_new(text, info, pending)
+                item = self._prepare(text, info)
+                existing = self._check_new(item, pending)
             except ValueError as exc:
                 report.errors.append((number, CollectionError(f"not a JSON line ({exc})", "bad_line")))
                 continue
@@ -275,8 +285,8 @@ class Collection:
             if existing is not None:
                 report.duplicates.append(existing)
                 continue
-            pending[info.id] = _sha256(text)
-            items.append((text, info, spans))
+            pending[item.sha256] = pending[item.info.id] = item.info.id
+            items.append(item)
         new: list[NewArticle] = []
         with tqdm(total=len(items), desc="mengindeks", unit="artikel", disable=not progress, mininterval=5) as bar:
             for i in range(0, len(items), EMBED_GROUP):

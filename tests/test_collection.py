@@ -102,12 +102,14 @@ def test_add_jsonl_reports_bad_lines_and_adds_the_rest(news: Collection, tmp_pat
              json.dumps({"id": 9, "date": "kemarin sore", "text": "Gempa mengguncang Cianjur."}),
              json.dumps({"id": 10, "text": CABAI}),  # the same text as a stored article
              json.dumps(["a list"]),
-             ""]
+             "",
+             json.dumps({"id": 11, "text": "Banjir merendam 300 rumah di Kecamatan Cibadak pada Selasa malam."}),
+             json.dumps({"id": 7, "text": "Longsor menutup jalan di Kecamatan Cibadak."})]
     path = tmp_path / "tambahan.jsonl"
     path.write_text("\n".join(lines), encoding="utf-8")
     report = news.add_jsonl(path, progress=False)
-    assert report.added == ["7"] and report.duplicates == ["cabai"]
-    assert [n for n, _ in report.errors] == [2, 3, 4, 6]
+    assert report.added == ["7"] and report.duplicates == ["cabai", "7"]  # line 8 repeats line 1's text
+    assert [n for n, _ in report.errors] == [2, 3, 4, 6, 9]  # line 9 reuses line 1's id for another text
     assert "kemarin sore" in str(report.errors[2][1])
     assert len(news) == 4 and news.article("7")[0].date == "2025-10-21"
     assert news.ask("Berapa rumah yang terendam banjir?").article.id == "7"
