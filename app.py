@@ -294,21 +294,25 @@ def progress_html(fraction: float, desc: str) -> str:
             f"{html.escape(desc)} ({pct}%)</div>")
 
 
-def highlighted_source(qa: Any, span: Any) -> str:
-    s, e = qa.sentence_at(span.start, span.end)
-    return (escape(qa.article[s:span.start]) + "<mark>" + escape(span.text) + "</mark>"
-            + escape(qa.article[span.end:e]))
+def highlighted_source(text: str, sentence: tuple[int, int], span: Any) -> str:
+    """The sentence ``text[sentence[0]:sentence[1]]`` with the answer ``span`` marked (always text)."""
+    s, e = sentence
+    return escape(text[s : span.start]) + "<mark>" + escape(span.text) + "</mark>" + escape(text[span.end : e])
 
 
 def answer_messages(qa: Any, answer: Any) -> list[dict[str, Any]]:
     """Chat messages for one answer: the answer, then its source in a collapsible section."""
+
+    def source(span: Any) -> str:
+        return highlighted_source(qa.article, qa.sentence_at(span.start, span.end), span)
+
     if answer.text is None:
         guess = answer.tentative
         if guess is not None:
             return [
                 {"role": "assistant", "content": f"Mungkin: **{escape(guess.text)}**, kurang yakin "
                                                  f"({round(100 * guess.score)}%)"},
-                {"role": "assistant", "content": highlighted_source(qa, guess),
+                {"role": "assistant", "content": source(guess),
                  "metadata": {"title": "Bagian artikel yang paling dekat"}},
             ]
         out: list[dict[str, Any]] = [{"role": "assistant", "content": DECLINE}]
@@ -320,7 +324,7 @@ def answer_messages(qa: Any, answer: Any) -> list[dict[str, Any]]:
     return [
         {"role": "assistant", "content": f"**{escape(answer.text)}**\n\nKeyakinan: {confidence_label(answer.score)} "
                                          f"({pct}%)"},
-        {"role": "assistant", "content": highlighted_source(qa, answer), "metadata": {"title": "Sumber"}},
+        {"role": "assistant", "content": source(answer), "metadata": {"title": "Sumber"}},
     ]
 
 

@@ -52,12 +52,6 @@ def meta_html(info: Any) -> str:
     return f'<div class="article-meta">{" · ".join(parts)}</div>' if parts else ""
 
 
-def source_html(text: str, span: Any) -> str:
-    s, e = enclosing(split_sentences(text), span.start, span.end)
-    return (app.escape(text[s : span.start]) + "<mark>" + app.escape(span.text) + "</mark>"
-            + app.escape(text[span.end : e]))
-
-
 def build(col: Any) -> Any:
     """The page and its events, served by :func:`app.launch` (same middleware as the article page)."""
     import gradio as gr
@@ -100,6 +94,7 @@ def build(col: Any) -> Any:
         if shown is None or shown.article is None:
             return history + [{"role": "assistant", "content": NO_ANSWER}], gr.skip(), last
         info, text = col.article(shown.article.id)
+        source = app.highlighted_source(text, enclosing(split_sentences(text), shown.start, shown.end), shown)
         view = app.article_html(Shown(text, info.title), (shown.start, shown.end), tentative=answer.text is None,
                                 meta_html=meta_html(info))
         if answer.text is None:
@@ -108,7 +103,7 @@ def build(col: Any) -> Any:
             head = (f"**{app.escape(shown.text)}**\n\nKeyakinan: {app.confidence_label(shown.score)} "
                     f"({round(100 * shown.score)}%)")
         messages = [{"role": "assistant", "content": f"{head}\n\n{article_line(info)}"},
-                    {"role": "assistant", "content": source_html(text, shown), "metadata": {"title": "Sumber"}}]
+                    {"role": "assistant", "content": source, "metadata": {"title": "Sumber"}}]
         return history + messages, view, last
 
     def chat(message: str, previous_question: str = "") -> str:
