@@ -11,6 +11,7 @@ in by the OS as rows are used).
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -20,7 +21,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,36 @@ STALE_EXPORT_S = 3600.0
 log = logging.getLogger(__name__)
 
 
-class Encoder:
+class _Engine:
+    """What every engine of an exported graph shares: the word-embedding lookup outside the graph."""
+
+    word_embeddings: np.ndarray | CheckedMatrix
+
+    def _inputs(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> dict[str, np.ndarray]:
+        embeds = np.asarray(self.word_embeddings[input_ids], dtype=np.float32)
+        return {"inputs_embeds": embeds, "attention_mask": attention_mask.astype(np.int64, copy=False)}
+
+    def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> list[np.ndarray]:
+        raise NotImplementedError
+
+    def map(self, feeds: Iterable[tuple[np.ndarray, np.ndarray]]) -> Iterator[np.ndarray]:
+        """The first output for each ``(input_ids, attention_mask)``, in order."""
+        for input_ids, attention_mask in feeds:
+            yield self(input_ids, attention_mask)[0]
+
+    def release_pages(self) -> None:
+        """Drop the word-embedding rows a bulk run paged in from this process's resident memory.
+
+        They stay in the OS page cache, so using them again costs a minor page fault, not a disk read;
+        1,200 passages of a 1 MB article touched about 240 MB of the 384 MB matrix.
+        """
+        matrix = getattr(self.word_embeddings, "array", self.word_embeddings)  # a CheckedMatrix maps it in .array
+        mapped = getattr(matrix, "_mmap", None)  # numpy's memmap keeps its mmap.mmap here
+        if mapped is not None and hasattr(mmap, "MADV_DONTNEED"):
+            mapped.madvise(mmap.MADV_DONTNEED)
+
+
+class Encoder(_Engine):
     """One ONNX Runtime session; ``__call__(input_ids, attention_mask)`` returns the graph's outputs."""
 
     def __init__(self, folder: Path, word_embeddings: np.ndarray | CheckedMatrix | None = None,
@@ -66,9 +96,7 @@ class Encoder:
             folder / EMBEDDINGS, mmap_mode="r")
 
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> list[np.ndarray]:
-        embeds = np.asarray(self.word_embeddings[input_ids], dtype=np.float32)
-        mask = attention_mask.astype(np.int64, copy=False)
-        return self.session.run(None, {"inputs_embeds": embeds, "attention_mask": mask})
+        return self.session.run(None, self._inputs(input_ids, attention_mask))
 
     def shrink_arena(self) -> None:
         """Return the memory ONNX Runtime's arena holds beyond what a one-token run needs.
@@ -81,17 +109,58 @@ class Encoder:
         self.session.run(None, {"inputs_embeds": np.zeros((1, 1, dim), np.float32),
                                 "attention_mask": np.ones((1, 1), np.int64)}, self._release)
 
-    def release_pages(self) -> None:
-        """Drop the word-embedding rows a bulk run paged in from this process's resident memory.
 
-        They stay in the OS page cache, so using them again costs a minor page fault, not a disk read;
-        1,200 passages of a 1 MB article touched about 240 MB of the 384 MB matrix.
-        """
-        matrix = getattr(self.word_embeddings, "array", self.word_embeddings)  # a CheckedMatrix maps it in .array
-        mapped = getattr(matrix, "_mmap", None)  # numpy's memmap keeps its mmap.mmap here
-        if mapped is not None and hasattr(mmap, "MADV_DONTNEED"):
-            mapped.madvise(mmap.MADV_DONTNEED)
+@functools.cache
+def bf16_available() -> bool:
+    """Whether :class:`Bf16Encoder` can run: the ``openvino`` package is installed and the CPU computes
+    bf16 natively (AMX or AVX-512 BF16); elsewhere OpenVINO would emulate it, slower than int8."""
+    try:
+        import openvino as ov
 
+        return "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    except Exception:  # noqa: BLE001 - not installed, or a broken install: the ONNX Runtime path serves
+        return False
+
+
+class Bf16Encoder(_Engine):
+    """An exported fp32 graph compiled by OpenVINO with bf16 arithmetic, for bulk embedding.
+
+    On a CPU with AMX it embeds about 3x faster than ONNX Runtime in fp32 and 1.5x faster than its
+    dynamic int8 (``python eval/scale.py``), and its vectors stay within 1e-4 cosine of fp32: unlike
+    int8 they are the fp32 model's, so an index built with it is queried by the fp32 embedder.
+    """
+
+    def __init__(self, encoder: Encoder) -> None:
+        import openvino as ov
+
+        threads = encoder.threads or len(os.sched_getaffinity(0))
+        self.folder, self.meta, self.word_embeddings = encoder.folder, encoder.meta, encoder.word_embeddings
+        # one stream per core, each running its own batch: on 2 cores 1.6x the rate of one batch on both
+        self.model = ov.Core().compile_model(str(encoder.folder / GRAPH), "CPU", {
+            "INFERENCE_PRECISION_HINT": "bf16", "INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "THROUGHPUT"})
+        # a second batch queued per stream, so that preparing the next never leaves a core idle (+5%)
+        self.jobs = 2 * max(1, int(self.model.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
+
+    def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> list[np.ndarray]:
+        return [self.model(self._inputs(input_ids, attention_mask))[0]]
+
+    def map(self, feeds: Iterable[tuple[np.ndarray, np.ndarray]]) -> Iterator[np.ndarray]:
+        """Up to ``jobs`` batches in flight (one per stream) while the next is prepared; outputs in order."""
+        import openvino as ov
+
+        queue = ov.AsyncInferQueue(self.model, self.jobs)
+        done: dict[int, np.ndarray] = {}
+        queue.set_callback(lambda request, i: done.__setitem__(i, request.get_output_tensor(0).data.copy()))
+        ready = 0
+        for i, (input_ids, attention_mask) in enumerate(feeds):
+            queue.start_async(self._inputs(input_ids, attention_mask), i)  # waits while every stream is busy
+            while ready in done:
+                yield done.pop(ready)
+                ready += 1
+        queue.wait_all()
+        while ready in done:
+            yield done.pop(ready)
+            ready += 1
 
 def load_encoder(key: str, build: Callable[[Path], None], word_embeddings: np.ndarray | CheckedMatrix | None = None,
                  threads: int | None = None) -> Encoder:

@@ -47,7 +47,8 @@ class Settings:
     """Defaults for the bundled article; pass keyword arguments to override any field."""
 
     embedder: str = BUNDLED_EMBEDDER
-    #: Embed in int8 (about twice the indexing rate on a CPU); collections are made with it by default.
+    #: Embed in int8 (about twice the indexing rate on a CPU): collections are made with it by default
+    #: unless OpenVINO's bf16 engine can build them faster in fp32 (:func:`qa.runtime.bf16_available`).
     embedder_int8: bool = False
     reader: str = str(DEFAULT_READER)
     chunk_chars: int = 400

@@ -206,6 +206,22 @@ def test_another_writer_is_seen_by_an_open_collection(tmp_path: Path) -> None:
     reader.close()
 
 
+def test_the_embedder_precision_follows_the_build_engine_and_stays_with_the_collection(tmp_path: Path,
+                                                                                     monkeypatch) -> None:
+    """int8 where OpenVINO's bf16 engine cannot run, fp32 where it can; a collection keeps its own."""
+    monkeypatch.setattr("qa.collection.bf16_available", lambda: False)
+    col = Collection.create(tmp_path / "int8")
+    assert col.settings.embedder_int8 and col.embedder.int8
+    col.add_text(KRL, id="krl")
+    col.close()
+    monkeypatch.setattr("qa.collection.bf16_available", lambda: True)
+    with Collection.open(tmp_path / "int8") as again:
+        assert again.embedder.int8
+        assert again.ask("Kapan rute baru KRL mulai beroperasi?").article.id == "krl"
+    with Collection.create(tmp_path / "fp32") as fresh:
+        assert not fresh.settings.embedder_int8 and not fresh.embedder.int8
+
+
 def test_what_is_not_a_collection(tmp_path: Path) -> None:
     (tmp_path / "biasa").mkdir()
     (tmp_path / "biasa" / "catatan.txt").write_text("x", encoding="utf-8")

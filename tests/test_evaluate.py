@@ -129,6 +129,17 @@ def test_articles_asked_across_a_collection_report_article_hits(tmp_path):
     assert (result["questions"], result["same_answer"], result["same_answer_pct"]) == (2, 1, 50.0)
 
 
+def test_agreement_piped_into_head_ends_quietly(tmp_path):
+    runs = []
+    for name, text in (("a", "979 orang"), ("b", "980 orang")):  # 3,000 differences: far more than a pipe holds
+        answers = [{"id": f"q{i}", "text": text, "article": "kemenkeu"} for i in range(3000)]
+        runs.append(tmp_path / f"{name}.json")
+        runs[-1].write_text(json.dumps({"answers": answers}), encoding="utf-8")
+    piped = subprocess.run(f"{sys.executable} eval/agreement.py {runs[0]} {runs[1]} | head -c 1", shell=True,
+                           cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert piped.stdout == "{" and piped.stderr == ""
+
+
 def test_articles_folder_with_a_bad_gold_answer_names_the_line(tmp_path):
     (tmp_path / "x.txt").write_text("Judul\n\nIsi artikel ini pendek.\n", encoding="utf-8")
     (tmp_path / "x.jsonl").write_text('{"question": "Apa?", "answers": ["tidak ada"]}\n', encoding="utf-8")
