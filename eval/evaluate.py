@@ -106,17 +106,23 @@ def gold_rank(passages: list[Passage], answers: list[str]) -> int | None:
     return None
 
 
+def passages_read(score: float, top_k: int, settings: Settings, reader_threshold: float) -> int:
+    """How many passages were read: ``top_k_more`` more below the reader's threshold (``Reader.read_passages``)."""
+    return top_k + (settings.top_k_more if score < reader_threshold else 0)
+
+
 def run_open(qa: ArticleQA, items: list[Item], top_k: int, progress: bool = True) -> list[Result]:
     out = []
     for it in tqdm(items, desc="questions", mininterval=2, disable=not progress):
-        passages = qa.retrieve(it.question, k=max(5, top_k))
+        passages = qa.retrieve(it.question, k=max(5, top_k + qa.settings.top_k_more))
         t0 = time.perf_counter()
         answer = qa.ask(it.question, k=top_k)
         ms = 1000 * (time.perf_counter() - t0)
         best = answer.alternatives[0] if answer.text is None and answer.alternatives else answer
         score = best.score if best.text is not None else 0.0
         rank = gold_rank(passages, it.answers) if it.answers else None
-        out.append(Result(it, best.text, score, ms, rank, rank is not None and rank <= top_k))
+        read = passages_read(score, top_k, qa.settings, qa.reader.threshold)
+        out.append(Result(it, best.text, score, ms, rank, rank is not None and rank <= read))
     return out
 
 
@@ -147,7 +153,7 @@ def run_collection(path: str, folder: Path, settings: dict, top_k: int, limit: i
     hits: list[int | None] = []
     for art in tqdm(articles, desc="articles", mininterval=5):
         for q in art.questions:
-            passages = col.search(q.question, k=max(5, top_k))
+            passages = col.search(q.question, k=max(5, top_k + col.settings.top_k_more))
             own = [p for p in passages if p.article and p.article.id == ids[art.slug]]
             t0 = time.perf_counter()
             answer = col.ask(q.question, k=top_k)
@@ -156,9 +162,10 @@ def run_collection(path: str, folder: Path, settings: dict, top_k: int, limit: i
             rank = gold_rank(own, q.answers) if q.answers else None
             if q.answers:
                 hits.append(next((i for i, p in enumerate(passages, 1) if p in own), None))
-            results.append(Result(Item(q.id, q.question, q.answers, type=q.type), best.text,
-                                  best.score if best.text is not None else 0.0, ms, rank,
-                                  rank is not None and rank <= top_k, best.article.id if best.article else None))
+            score = best.score if best.text is not None else 0.0
+            read = passages_read(score, top_k, col.settings, col.reader.threshold)
+            results.append(Result(Item(q.id, q.question, q.answers, type=q.type), best.text, score, ms, rank,
+                                  rank is not None and rank <= read, best.article.id if best.article else None))
         if limit and len(results) >= limit:
             break
     hit = {f"@{k}": round(100 * float(np.mean([h is not None and h <= k for h in hits])), 2) for k in (1, 3)}
@@ -337,7 +344,8 @@ def validation(data_dir: Path, settings: dict, top_k: int, threshold: float | No
         conditions.append((f"{name} (gold passage)", "reader", run_reader(reader, [item(ex) for ex in examples])))
     for dataset, mode, res in conditions:
         t = reader.threshold if threshold is None else threshold
-        rep = report(res, t, {"dataset": dataset, "mode": mode, "top_k": top_k, "chunk_chars": settings["chunk_chars"],
+        rep = report(res, t, {"dataset": dataset, "mode": mode, "top_k": top_k, "top_k_more": settings["top_k_more"],
+                              "chunk_chars": settings["chunk_chars"],
                               "models": {"embedder": qa.embedder.fingerprint, "reader": reader.name}})
         rep["answerable"]["f1_always_answering"] = scores_at(res, 0.0)["answerable"]["f1"]
         reports.append(rep)
@@ -378,6 +386,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=count, default=0, help="evaluate only the first N questions")
     ap.add_argument("--top-k", type=int, default=Settings.top_k,
                     help=f"passages read per question (default {Settings.top_k})")
+    ap.add_argument("--top-k-more", type=int, default=Settings.top_k_more,
+                    help="passages read further when those give no answer above the reader's threshold "
+                         f"(default {Settings.top_k_more}; 0: never)")
     ap.add_argument("--chunk-chars", type=int, default=Settings.chunk_chars,
                     help=f"passage length when indexing (default {Settings.chunk_chars})")
     ap.add_argument("--threshold", type=probability, default=None,
@@ -399,8 +410,9 @@ def main(argv: list[str] | None = None) -> int:
             raise QAError("choose one of --squad, --articles and --pairs/--article")
         for path, flag in ((args.json, "--json"), (args.markdown, "--markdown"), (args.plot, "--plot")):
             writable(path, flag)
-        Settings(top_k=args.top_k, chunk_chars=args.chunk_chars, num_threads=args.threads)  # checked before the run
-        settings = {"no_answer_threshold": 0.0, "top_k": args.top_k, "int8": args.int8,
+        Settings(top_k=args.top_k, top_k_more=args.top_k_more, chunk_chars=args.chunk_chars,
+                 num_threads=args.threads)  # checked before the run
+        settings = {"no_answer_threshold": 0.0, "top_k": args.top_k, "top_k_more": args.top_k_more, "int8": args.int8,
                     "chunk_chars": args.chunk_chars, "num_threads": args.threads, "abbreviations": args.abbreviations,
                     "embedder_int8": args.embedder_int8,
                     "reader": args.reader}
@@ -456,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     threshold = reader.threshold if args.threshold is None else args.threshold
     rep = report(results, threshold, {"dataset": dataset, "mode": args.mode, "top_k": args.top_k,
-                                      "chunk_chars": args.chunk_chars,
+                                      "top_k_more": args.top_k_more, "chunk_chars": args.chunk_chars,
                                       "models": {"embedder": embedder_fp, "reader": reader.name}})
     rep["answerable"]["f1_always_answering"] = scores_at(results, 0.0)["answerable"]["f1"]
     shown = [r.text is not None and r.score >= threshold for r in results]

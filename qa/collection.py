@@ -407,8 +407,9 @@ class Collection:
         vector = self.embedder.encode_queries([query])[0]
         fused, stored = self._ranked(query, 1, _days(since, until), vector=vector)
         best = next((stored[i].article_id for i, _ in fused if i in stored), None)
-        passages = self._within(best, query, vector, k or self.settings.top_k) if best is not None else []
-        return read_across(self.reader, q, passages, self.settings)
+        k = k or self.settings.top_k
+        passages = self._within(best, query, vector, k + self.settings.top_k_more) if best is not None else []
+        return read_across(self.reader, q, passages, self.settings, first=k)
 
     def _within(self, article_id: str, query: str, vector: np.ndarray, k: int) -> list[Passage]:
         """The ``k`` passages of one article that best match the query (dense and BM25, fused by rank)."""
@@ -425,13 +426,18 @@ class Collection:
                 for rank, (i, score) in enumerate(reciprocal_rank_fusion([dense, lexical], self.settings.rrf_k)[:k])]
 
 
-def read_across(reader: Reader, question: str, passages: list[Passage], settings: Settings) -> Answer:
-    """Read passages of different articles as one text, then give every offset back in its own article."""
+def read_across(reader: Reader, question: str, passages: list[Passage], settings: Settings,
+                first: int | None = None) -> Answer:
+    """Read passages of different articles as one text, then give every offset back in its own article.
+
+    Only the ``first`` passages are read unless they give no answer (``Reader.read_passages``'s ``more``).
+    """
     joined, placed = "", []
     for i, p in enumerate(passages):
         placed.append(Passage(p.text, len(joined), len(joined) + len(p.text), p.score, i))
         joined += p.text + "\n\n"
-    answer = reader.read_passages(question, joined, placed, settings)
+    first = len(placed) if first is None else first
+    answer = reader.read_passages(question, joined, placed[:first], settings, more=placed[first:])
 
     def back(a: Answer) -> Answer:
         if a.passage is None:

@@ -216,7 +216,8 @@ class ArticleQA:
 
         ``context`` steers retrieval for follow-up questions (see :mod:`qa.conversation`).
         """
-        passages = self.retrieve(question, k, context=context)
+        k = self.settings.top_k if k is None else _passage_count(k)
+        passages = self.retrieve(question, k + self.settings.top_k_more, context=context)
         q = clean_question(question, self.settings.max_question_chars)
-        return self.reader.read_passages(q, self.article, passages, self.settings)
+        return self.reader.read_passages(q, self.article, passages[:k], self.settings, more=passages[k:])
 

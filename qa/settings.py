@@ -54,6 +54,8 @@ class Settings:
     chunk_chars: int = 400
     chunk_overlap: int = 1
     top_k: int = 3
+    #: Passages read after the ``top_k`` when these give no answer above the reader's threshold.
+    top_k_more: int = 2
     stemming: bool = True
     #: Keyword search matches short and full forms (Kemenkeu / Kementerian Keuangan): qa.abbreviations.
     abbreviations: bool = True
@@ -104,7 +106,8 @@ class Settings:
 
 #: Allowed ranges of the whole-number settings (inclusive).
 _INT_RANGES = {
-    "chunk_chars": (20, 100_000), "chunk_overlap": (0, 100), "top_k": (1, 1_000), "rrf_k": (1, 10_000),
+    "chunk_chars": (20, 100_000), "chunk_overlap": (0, 100), "top_k": (1, 1_000), "top_k_more": (0, 1_000),
+    "rrf_k": (1, 10_000),
     "max_question_chars": (1, 1_000_000), "max_answer_tokens": (1, 512), "window_tokens": (32, 512),
     "window_stride": (1, 511), "n_alternatives": (0, 100), "num_threads": (1, 256),
 }

@@ -65,6 +65,47 @@ def test_read_offsets_into_context(reader):
     assert "Siti" in answer.text and 0.0 <= answer.score <= 1.0
 
 
+def _read_count(reader, monkeypatch) -> list[int]:
+    """Passages given to each ``margins`` call (what the reader actually reads)."""
+    counts: list[int] = []
+    real = Reader.margins
+
+    def counted(self, question, passages, settings):
+        counts.append(len(passages))
+        return real(self, question, passages, settings)
+
+    monkeypatch.setattr(Reader, "margins", counted)
+    return counts
+
+
+def test_more_passages_are_read_only_when_the_first_give_no_answer(reader, monkeypatch):
+    article = ("Harga cabai merah di Pekanbaru naik pekan ini.\n\n"
+               "Cuaca di Riau diperkirakan cerah sepanjang pekan.\n\n"
+               "Ketua panitia Festival Durian adalah Siti Rahmawati, kata juru bicara panitia.")
+    paras = [(0, 46), (48, 97), (99, len(article))]
+    weather, answer_at = (Passage(article[a:b], a, b, 1.0 - i / 10, i) for i, (a, b) in enumerate(paras[1:]))
+    counts = _read_count(reader, monkeypatch)
+    question = "Siapa ketua panitia Festival Durian?"
+    found = reader.read_passages(question, article, [weather], Settings(), more=[answer_at])
+    assert counts == [1, 1] and found.text is not None and "Siti" in found.text
+    assert article[found.start : found.end] == found.text and found.passage == answer_at
+    counts.clear()
+    first = reader.read_passages(question, article, [answer_at], Settings(), more=[weather])
+    assert counts == [1] and first.text == found.text  # answered from the first: the rest is not read
+    counts.clear()
+    without = reader.read_passages(question, article, [weather], Settings())
+    assert counts == [1] and without.text is None
+
+
+def test_ask_reads_further_only_below_the_threshold(default_qa, monkeypatch):
+    counts = _read_count(default_qa.reader, monkeypatch)
+    confident = default_qa.ask("Siapa Penjabat Gubernur Banten?")
+    assert confident.score >= default_qa.reader.threshold and counts == [default_qa.settings.top_k]
+    counts.clear()
+    declined = default_qa.ask("Berapa jumlah penduduk Provinsi Banten?")
+    assert declined.text is None and counts == [default_qa.settings.top_k, default_qa.settings.top_k_more]
+
+
 def test_tiny_contexts(reader):
     for context in ("a", "Siti.", "!"):
         answer = reader.read("x", context)
