@@ -10,7 +10,9 @@
 
 Only the public ``qa`` API is used. Each question is answered once with the no-answer threshold
 disabled; the configured threshold is then applied to the recorded score, which also gives the
-threshold sweep for ``--plot`` at no extra cost. Metrics follow SQuAD v2 (see ``qa.metrics``).
+threshold sweep for ``--plot`` at no extra cost (reading further, ``--top-k-more``, is decided at the
+reader's own threshold, as in the product, so other points of the sweep keep those reads).
+Metrics follow SQuAD v2 (see ``qa.metrics``).
 """
 
 from __future__ import annotations
