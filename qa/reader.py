@@ -107,7 +107,7 @@ class Reader:
 
         ``more``: the next passages retrieval ranked, read only when ``passages`` give no span above the
         reader's calibrated threshold (the answer is often just below the first few: news dev pooled F1
-        70.82 -> 73.20 with 2 more, read for a third of the questions; docs/experiments.md).
+        70.82 -> 72.61 with 2 more and reader v3, read for a third of the questions; docs/experiments.md).
         """
         question = self._cap_question(question)
         raw = self.margins(question, passages, settings)
@@ -199,15 +199,12 @@ class Reader:
         ranked = sorted(((m, a, b, p) for (p, a, b), m in best.items()), key=lambda c: -c[0])
         return ranked
 
-    def candidates(self, question: str, passages: list[Passage], settings: Settings
-                   ) -> list[tuple[float, int, int, int]]:
-        """Calibrated candidates ``(probability, start, end, passage)``, best first."""
-        return self._calibrated(self.margins(question, passages, settings), passages)
-
     def _calibrated(self, raw: list[tuple[float, int, int, int]], passages: list[Passage]
                     ) -> list[tuple[float, int, int, int]]:
-        """Margins to probabilities. Retrieval breaks near-ties only: a strong span in the third passage
-        still beats a weak one in the first (``passage.score`` shares of the best passage add at most 0.05).
+        """Calibrated candidates ``(probability, start, end, passage)`` from :meth:`margins`, best first.
+
+        Retrieval breaks near-ties only: a strong span in the third passage still beats a weak one
+        in the first (``passage.score`` shares of the best passage add at most 0.05).
         """
         top_retrieval = max((p.score for p in passages), default=0.0) or 1.0
         out = []
@@ -217,6 +214,7 @@ class Reader:
             out.append((prob, prior, a, b, pi))
         out.sort(key=lambda c: -(c[0] + c[1]))
         return [(prob, a, b, pi) for prob, _, a, b, pi in out]
+
 
 def int8_exempt(node: str) -> bool:
     """Products kept in fp32 by the int8 option.
