@@ -147,9 +147,8 @@ if {peer}:
 else:
     from qa import ArticleQA
     ArticleQA.default().ask({q!r})
-# VmHWM: this process's own peak (ru_maxrss would include the parent's size at fork)
-hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
-print(time.perf_counter() - t0, int(hwm.split()[1]) / 1024)
+from procstatus import status_mb
+print(time.perf_counter() - t0, status_mb("VmHWM"))
 """
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import numpy as np
+from procstatus import status_mb
 
 QUESTIONS = [json.loads(line)["question"] for line in
              (Path(__file__).resolve().parent / "pairs.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -39,13 +40,9 @@ def server_rss_mb(port: int, field: str = "VmRSS") -> float | None:
     (Linux; None if it cannot be found)."""
     try:
         out = subprocess.run(["ss", "-ltnpH", f"sport = :{port}"], capture_output=True, text=True, timeout=5).stdout
-        pid = int(out.split("pid=")[1].split(",")[0])
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(f"{field}:"):
-                return int(line.split()[1]) / 1024
-    except (OSError, IndexError, ValueError, subprocess.SubprocessError):
+        return status_mb(field, int(out.split("pid=")[1].split(",")[0]))
+    except (OSError, IndexError, KeyError, ValueError, subprocess.SubprocessError):
         return None
-    return None
 
 
 def synthetic_article(seed: int, kb: int) -> str:

@@ -28,10 +28,7 @@ CHILD = """
 import gc, json, sys, tempfile, time
 from pathlib import Path
 sys.path.insert(0, {root!r})
-
-def status(key):
-    line = next(x for x in open("/proc/self/status") if x.startswith(key + ":"))
-    return int(line.split()[1]) / 1024
+from eval.procstatus import status_mb as status
 
 from qa import ArticleQA
 from qa.settings import Settings
@@ -60,14 +57,12 @@ START = """
 import json, sys
 sys.path.insert(0, {root!r})
 from qa import ArticleQA
-
-def status(key):
-    line = next(x for x in open("/proc/self/status") if x.startswith(key + ":"))
-    return round(int(line.split()[1]) / 1024)
+from eval.procstatus import status_mb
 
 qa = ArticleQA.default()  # as the app starts: both models loaded, the bundled article answered once
 qa.ask({question!r})
-print(json.dumps({{"rss_mb": status("VmRSS"), "peak_rss_mb": status("VmHWM"), "torch_loaded": "torch" in sys.modules}}))
+print(json.dumps({{"rss_mb": round(status_mb("VmRSS")), "peak_rss_mb": round(status_mb("VmHWM")),
+                  "torch_loaded": "torch" in sys.modules}}))
 """
 
 

@@ -44,12 +44,8 @@ PROBE = """
 import json, sys, time
 from pathlib import Path
 import numpy as np
+from eval.procstatus import status_mb
 from qa import Collection
-
-def status_mb(field):  # VmHWM, not ru_maxrss: that keeps the parent's size from before the exec
-    for line in open("/proc/self/status"):
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
 
 t0 = time.perf_counter()
 col = Collection.open(sys.argv[1])
