@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -138,3 +139,14 @@ def test_wiki_adds_wikipedia_questions_not_in_the_replay() -> None:
     assert len(ids) == len(set(ids))
     added = set(ids) - {ex.id for ex in base}
     assert any(not ex.answers for ex in more if ex.id in added)
+
+
+@pytest.mark.skipif(not (NEWS_DIR / "qa" / "train").is_dir(), reason="../shared/data/news is not present")
+def test_each_source_can_be_left_out_for_the_ablation() -> None:
+    from qa.training.train import DATA_DIR
+
+    annotated = build(NEWS_DIR, DATA_DIR, copies=1, facqa=0, squad_id=0, replay=0)
+    assert annotated and all(re.fullmatch(r".+-(a\d+|u\d+|n)", ex.id) and "placed" not in ex.id for ex in annotated)
+    placed = build(NEWS_DIR, DATA_DIR, copies=0, facqa=20, squad_id=0, replay=0)
+    assert placed and all("placed" in ex.id for ex in placed)
+    assert build(NEWS_DIR, DATA_DIR, copies=0, facqa=0, squad_id=0, replay=0) == []

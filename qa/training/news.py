@@ -176,7 +176,7 @@ def build(news_dir: Path, data_dir: Path, *, seed: int = 21, copies: int = 2, fa
     train_dir = news_dir / "qa" / "train"
     refuse_eval_split(train_dir)
     articles = annotated_articles(train_dir)
-    parts = [annotated_examples(articles, rng, copies)]
+    parts = [annotated_examples(articles, rng, copies)] if copies else []
     if facqa or squad_id:
         paragraphs = unlabeled_paragraphs(news_dir / "articles.jsonl")
         pool = rng.sample([detokenized(e) for e in load_squad(data_dir / FACQA)], facqa) if facqa else []
@@ -203,7 +203,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--data", type=Path, default=DATA_DIR, help="folder with the QA JSON files")
     ap.add_argument("--out", type=Path, required=True, help="folder for train.json")
     ap.add_argument("--seed", type=int, default=21)
-    ap.add_argument("--copies", type=int, default=2, help="contexts made per annotated question")
+    ap.add_argument("--copies", type=int, default=2,
+                    help="contexts made per annotated question (0 leaves the annotated articles out)")
     ap.add_argument("--facqa", type=int, default=1000, help="FacQA passages placed in unlabeled articles")
     ap.add_argument("--squad-id", type=int, default=800, help="translated SQuAD passages placed likewise")
     ap.add_argument("--replay", type=int, default=2000, help="examples of the reader v2 mix")
