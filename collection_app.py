@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import app
+from guards import UploadOwners
 from qa.chunking import enclosing, split_sentences
 
 log = logging.getLogger("tanya-artikel")
@@ -159,6 +160,6 @@ def build(col: Any) -> Any:
         clear.click(lambda: ([], {}, PLACEHOLDER), outputs=[chatbot, last, view], **private)
         gr.api(chat, api_name="chat", concurrency_limit=2, concurrency_id="qa")
     demo.queue(max_size=64, default_concurrency_limit=2, api_open=False)
-    demo.upload_owners = app.UploadOwners()  # no uploads here; app.launch's guards expect the registry
+    demo.upload_owners = UploadOwners()  # no uploads here; app.launch's guards expect the registry
     return demo
 

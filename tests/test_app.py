@@ -26,6 +26,7 @@ from qa.metrics import normalize_answer
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 import app  # noqa: E402 - the app module, from the checkout
+import guards  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
@@ -307,8 +308,8 @@ def test_orphan_uploads_are_swept(tmp_path):
     (tmp_path / "abc").mkdir()
     (tmp_path / "abc" / "x.pdf").write_bytes(b"%PDF")
     (tmp_path / "loose.txt").write_text("x")
-    assert app.sweep_uploads(tmp_path, max_age_s=3600) == 0
-    assert app.sweep_uploads(tmp_path, max_age_s=0) == 2
+    assert guards.sweep_uploads(tmp_path, max_age_s=3600) == 0
+    assert guards.sweep_uploads(tmp_path, max_age_s=0) == 2
     assert list(tmp_path.iterdir()) == []
 
 
@@ -709,7 +710,7 @@ def upload_files(url: str, files: list[tuple[str, bytes]], keep: bool = False,
         with urllib.request.urlopen(req, timeout=60) as r:
             text = r.read().decode()
             for path in [] if keep else json.loads(text):  # tests leave nothing behind
-                app.remove_upload(Path(path), Path(path).parent.parent)
+                guards.remove_upload(Path(path), Path(path).parent.parent)
             return r.status, text
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode()
@@ -720,20 +721,20 @@ def test_upload_route_is_bounded_per_request_and_per_client(default_qa):
         url = demo.local_url
         status, text = upload_files(url, [("a.txt", b"satu"), ("b.txt", b"dua")])
         assert status == 413 and "satu berkas" in text
-        status, text = upload_files(url, [("besar.txt", b"x" * (app.MAX_UPLOAD_BYTES + 100_000))])
+        status, text = upload_files(url, [("besar.txt", b"x" * (guards.MAX_UPLOAD_BYTES + 100_000))])
         assert status == 413 and "terlalu besar" in text
         assert upload_files(url, [("a.txt", b"Artikel pendek.")])[0] == 200
-        chunk = b"x" * (app.MAX_UPLOAD_BYTES - 1000)
+        chunk = b"x" * (guards.MAX_UPLOAD_BYTES - 1000)
         statuses = [upload_files(url, [(f"{i}.txt", chunk)])[0]
-                    for i in range(app.UPLOAD_BYTES_PER_CLIENT // len(chunk) + 1)]
+                    for i in range(guards.UPLOAD_BYTES_PER_CLIENT // len(chunk) + 1)]
         assert statuses[:-1] == [200] * (len(statuses) - 1) and statuses[-1] == 429, statuses
 
 
 def test_an_upload_is_read_only_for_the_client_that_sent_it(default_qa):
     with local_app(default_qa) as (demo, articles):
-        alice, mallory = (f"{app.CLIENT_COOKIE}={uuid.uuid4().hex}" for _ in range(2))
+        alice, mallory = (f"{guards.CLIENT_COOKIE}={uuid.uuid4().hex}" for _ in range(2))
         with urllib.request.urlopen(demo.local_url, timeout=30) as page:  # the page hands out the cookie
-            assert app.CLIENT_COOKIE in (page.headers.get("set-cookie") or "")
+            assert guards.CLIENT_COOKIE in (page.headers.get("set-cookie") or "")
         status, text = upload_files(demo.local_url, [("berita.txt", HTML_ARTICLE.encode())], keep=True,
                                     headers={"cookie": alice})
         assert status == 200, text
