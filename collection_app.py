@@ -2,7 +2,8 @@
 
 Questions are answered across every article of the collection; each answer names its article (title,
 date, link), and that article opens beside the chat with the answer marked. Shares the single-article
-page's look, message texts and HTTP guards (:mod:`app`); only ``/chat`` is callable through the API.
+page's look and message texts (:mod:`app`) and its HTTP guards (:mod:`guards`); only ``/chat`` is
+callable through the API.
 """
 
 from __future__ import annotations
