@@ -22,6 +22,7 @@ import numpy as np
 
 from .errors import ArticleError, ModelError, QuestionError
 from .settings import BUNDLED_EMBEDDER, DEFAULT_READER, Settings
+from .spans import snap_span, with_counted_noun
 from .text import clean_question, replace_surrogates
 from .types import Answer, Passage
 
@@ -38,32 +39,10 @@ READ_BATCH = 16  # windows per ONNX Runtime call: memory stays bounded however l
 MAX_READ_CHARS = 50_000
 #: ``(input_ids, attention_mask) -> [start_logits, end_logits]``, e.g. a :class:`qa.runtime.Encoder`
 Forward = Callable[[np.ndarray, np.ndarray], list[np.ndarray]]
-_STRIP = " \t\n,.;:!?\"'“”‘’«»–—-"
 
 
 def sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, x))))
-
-
-def snap_span(text: str, start: int, end: int) -> tuple[int, int]:
-    """Widen to whole words, then drop surrounding spaces, punctuation and unbalanced brackets."""
-    while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
-        start -= 1
-    while end < len(text) and text[end].isalnum() and text[end - 1].isalnum():
-        end += 1
-    changed = True
-    while changed and start < end:
-        changed = False
-        span = text[start:end]
-        if span[0] in _STRIP:
-            start, changed = start + 1, True
-        elif span[-1] in _STRIP:
-            end, changed = end - 1, True
-        elif span[0] == "(" and (")" not in span or (span[-1] == ")" and span.count("(") == 1)):
-            start, changed = start + 1, True
-        elif span[-1] == ")" and "(" not in span:
-            end, changed = end - 1, True
-    return start, end
 
 
 @dataclass
@@ -191,7 +170,8 @@ class Reader:
                 if not ok[i, j]:
                     break
                 a, b = win.offsets[i][0], win.offsets[j][1]  # type: ignore[index]
-                a, b = snap_span(passages[win.passage].text, a, b)
+                text = passages[win.passage].text
+                a, b = with_counted_noun(question, text, *snap_span(text, a, b))
                 key = (win.passage, a, b)
                 score = float(scores[i, j]) - null
                 if a < b and score > best.get(key, -np.inf):

@@ -10,7 +10,7 @@ import pytest
 
 from qa import Answer, ArticleQA, ModelError, Passage, Reader
 from qa.metrics import best_scores
-from qa.reader import META, WEIGHTS, load_reader, snap_span
+from qa.reader import META, WEIGHTS, load_reader
 from qa.settings import DEFAULT_READER, Settings
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "qa"
@@ -43,18 +43,6 @@ def test_corrupt_or_missing_weights_name_the_file(tmp_path):
         load_reader(str(broken))
 
 
-@pytest.mark.parametrize("text,span,expected", [
-    ("pada Rabu (8/1/2025).", (10, 21), "8/1/2025"),
-    ("pada Rabu (8/1/2025).", (5, 21), "Rabu (8/1/2025)"),
-    ("oleh A Damenta, bersama", (5, 15), "A Damenta"),
-    ("kata Penghargaan", (7, 12), "Penghargaan"),
-    ("“Alhamdulillah,”", (0, 16), "Alhamdulillah"),
-])
-def test_snap_span(text, span, expected):
-    a, b = snap_span(text, *span)
-    assert text[a:b] == expected
-
-
 def test_read_offsets_into_context(reader):
     context = "Festival Durian digelar di Kota Metro pada Sabtu. Ketua panitia adalah Siti Rahmawati."
     # threshold 0: this checks offsets and the span, not the calibration (the shipped model's
@@ -63,6 +51,13 @@ def test_read_offsets_into_context(reader):
     assert isinstance(answer, Answer) and answer.text is not None
     assert context[answer.start:answer.end] == answer.text
     assert "Siti" in answer.text and 0.0 <= answer.score <= 1.0
+
+
+def test_count_answers_carry_what_the_question_counts(reader):
+    context = "Sejak 1990 LG memiliki dua pabrik besar di Indonesia, yakni di Cibitung dan Tangerang."
+    loose = Settings(no_answer_threshold=0.0)
+    assert reader.read("Berapa pabrik besar yang dimiliki LG di Indonesia?", context, loose).text == "dua pabrik besar"
+    assert reader.read("Sejak tahun berapa LG punya pabrik?", context, loose).text == "1990"
 
 
 def _read_count(reader, monkeypatch) -> list[int]:
