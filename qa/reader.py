@@ -22,7 +22,7 @@ import numpy as np
 
 from .errors import ArticleError, ModelError, QuestionError
 from .settings import BUNDLED_EMBEDDER, DEFAULT_READER, Settings
-from .spans import snap_span, with_counted_noun
+from .spans import counted_words, snap_span, with_counted_noun
 from .text import clean_question, replace_surrogates
 from .types import Answer, Passage
 
@@ -153,6 +153,7 @@ class Reader:
                   for i in range(0, len(ids), READ_BATCH)]
         starts = np.concatenate([s for s, _ in logits])
         ends = np.concatenate([e for _, e in logits])
+        counted = counted_words(question)
         best: dict[tuple[int, int, int], float] = {}
         for w, win in enumerate(windows):
             valid = np.array([o is not None for o in win.offsets])
@@ -171,7 +172,7 @@ class Reader:
                     break
                 a, b = win.offsets[i][0], win.offsets[j][1]  # type: ignore[index]
                 text = passages[win.passage].text
-                a, b = with_counted_noun(question, text, *snap_span(text, a, b))
+                a, b = with_counted_noun(text, *snap_span(text, a, b), counted)
                 key = (win.passage, a, b)
                 score = float(scores[i, j]) - null
                 if a < b and score > best.get(key, -np.inf):

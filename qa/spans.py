@@ -51,15 +51,14 @@ def _is_number(word: str) -> bool:
     return word.lower() in _NUMBER_WORDS or bool(_DIGITS.fullmatch(word))
 
 
-def with_counted_noun(question: str, text: str, start: int, end: int) -> tuple[int, int]:
-    """Extend a count that answers a "berapa" question by the words after it that the question names.
+def with_counted_noun(text: str, start: int, end: int, counted: set[str]) -> tuple[int, int]:
+    """Extend a count by the words after it that the question counts (``counted_words``).
 
     Annotators and readers expect "dua pabrik besar" for "Berapa pabrik besar ...?"; the model often
     stops at "dua". Only bare counts (not money or shares) grow, and only by the words that follow
     "berapa" in the question (at most three, in a row, on the same line): a number stays bare when
     the question does not name its unit.
     """
-    counted = _counted(question)
     span = text[start:end].split()
     if not counted or not span or not _is_number(span[-1].strip(_STRIP)) or _AMOUNT.search(text[start:end]):
         return start, end
@@ -71,8 +70,11 @@ def with_counted_noun(question: str, text: str, start: int, end: int) -> tuple[i
     return start, end
 
 
-def _counted(question: str) -> set[str]:
-    """The words the question counts: after "berapa", up to a joiner ("Berapa pabrik besar yang ...")."""
+def counted_words(question: str) -> set[str]:
+    """The words a "berapa" question counts: after "berapa", up to a joiner ("Berapa pabrik besar yang ...").
+
+    Empty for other questions, and for "tahun berapa" and the like (which one, not how many).
+    """
     words = [w.lower() for w in _WORD.findall(question)]
     at = words.index("berapa") if "berapa" in words else -1
     if at < 0 or (at > 0 and words[at - 1] in _WHICH):

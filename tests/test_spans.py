@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.spans import snap_span, with_counted_noun
+from qa.spans import counted_words, snap_span, with_counted_noun
 
 
 @pytest.mark.parametrize("text,span,expected", [
@@ -40,5 +40,5 @@ def test_snap_span(text, span, expected):
 ])
 def test_count_takes_the_counted_noun_the_question_names(question, text, span, expected):
     start = text.index(span)
-    a, b = with_counted_noun(question, text, start, start + len(span))
+    a, b = with_counted_noun(text, start, start + len(span), counted_words(question))
     assert text[a:b] == expected
