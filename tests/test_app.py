@@ -529,6 +529,8 @@ def test_browser(server, tmp_path, output_dir):
         page.locator("#paste-title textarea").fill("")
         page.locator("#paste textarea").fill(MARKDOWN_ARTICLE)
         page.locator("#use-paste").click()
+        # the previous article's status also said "siap": wait until it is replaced
+        expect(page.locator("#status")).not_to_contain_text("tebal", timeout=120_000)
         expect(page.locator("#status")).to_contain_text("siap", timeout=120_000)
         ask("Di mana rapat digelar $$x^2$$ menurut https://contoh.id?")
         expect(chat).to_contain_text("$$x^2$$ menurut https://contoh.id?", timeout=60_000)
