@@ -12,11 +12,11 @@ import re
 _STRIP = " \t\n,.;:!?\"'“”‘’«»–—-"
 _WORD = re.compile(r"\w+(?:-\w+)*")  # "undang-undang" is one word
 _NEXT_WORD = re.compile(r"[ \t]+(\w+(?:-\w+)*)")  # the next word on the same line
-#: Indonesian number words; digits (``72``, ``1,2``, ``5,2-5,8%``) are recognised by their form
+#: Indonesian number words; digits (``72``, ``1,2``, ``12/15``) are recognised by their form
 _NUMBER_WORDS = frozenset(
     "nol satu dua tiga empat lima enam tujuh delapan sembilan sepuluh sebelas seratus seribu sejuta "
     "semiliar belas puluh ratus ribu juta miliar triliun puluhan belasan ratusan ribuan jutaan".split())
-_DIGITS = re.compile(r"[\d][\d.,/%-]*")
+_DIGITS = re.compile(r"\d[\d.,/-]*")
 #: money and shares are amounts, not counts: "Rp 5.000 tiket" is not an answer to "Berapa harga tiket?"
 _AMOUNT = re.compile(r"Rp|US\$|\$|€|%|persen", re.IGNORECASE)
 #: words that join a count to the rest of the sentence, never part of what is counted
