@@ -21,8 +21,10 @@ from qa.training.news import (
     annotated_examples,
     build,
     placed_examples,
+    question_names,
     read_annotated,
     refuse_eval_split,
+    swapped_examples,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,6 +98,38 @@ def test_annotated_examples_hold_their_answer_or_none(tmp_path: Path) -> None:
             gold = {"q1": "979", "q2": "pensiun dini"}.get(ex.id.split("-")[0])
             assert gold is None or gold not in ex.context
     assert {ex.id.split("-")[0] for ex in examples if not ex.answers} >= {"q3"}
+
+
+def test_question_names_skip_the_question_word_days_and_months() -> None:
+    assert question_names("Siapa Kapolres Serang yang menangkap Budi pada Senin, 3 Maret?") == [
+        "Kapolres Serang", "Budi"]
+    assert question_names("Berapa target lifting minyak dalam APBN 2025?") == ["APBN"]
+
+
+def test_swapped_questions_name_what_their_article_never_mentions() -> None:
+    def article(slug: str, paragraphs: list[str], questions: list[Question]) -> AnnotatedArticle:
+        return AnnotatedArticle(slug, "\n\n".join([slug, *paragraphs]), slug, paragraphs, questions)
+
+    serang = article("serang", ["Kapolres Serang AKBP Andi menangkap Erwin di Cikande, Sabtu (18/10).",
+                                "Erwin meminjam uang dari korban sebulan sebelumnya."],
+                     [Question("q1", "Siapa Kapolres Serang yang menangkap Erwin?", ["AKBP Andi"]),
+                      Question("q2", "Di mana Erwin ditangkap?", ["Cikande"]),
+                      Question("q3", "Siapa hakim yang mengadili Erwin?", [])])
+    bogor = article("bogor", ["Kapolres Bogor AKBP Rio memeriksa Erwin Gunawan dan Sinta di Cibinong."],
+                    [Question("q4", "Siapa Kapolres Bogor yang memeriksa Erwin Gunawan?", ["AKBP Rio"]),
+                     Question("q5", "Di mana Sinta diperiksa?", ["Cibinong"])])
+    out = swapped_examples([serang, bogor], random.Random(0), copies=4)
+    assert out and all(not ex.answers and re.fullmatch(r"q\d-s\d", ex.id) for ex in out)
+    originals = {q.id: q for art in (serang, bogor) for q in art.questions}
+    for ex in out:
+        own = serang if ex.id[:2] in ("q1", "q2") else bogor
+        assert ex.context in own.text or all(p in own.text for p in ex.context.split("\n\n"))
+        new = [n for n in question_names(ex.question) if n.lower() not in own.text.lower()]
+        assert len(new) == 1, ex.question  # exactly one name swapped, for one the article lacks
+        assert "Gunawan" not in ex.question or ex.id.startswith("q4")  # "Erwin" never becomes "Erwin Gunawan"
+        assert ex.question != originals[ex.id[:2]].question
+    assert any("Kapolres Bogor" in ex.question for ex in out if ex.id.startswith("q1"))  # same first word
+    assert not any(ex.id.startswith("q3") for ex in out)  # unanswerable already: nothing to swap
 
 
 def test_placed_passages_sit_among_news_paragraphs_without_their_answer() -> None:

@@ -13,6 +13,11 @@ paragraphs, so the reader has to learn which paragraph answers. Made here, repro
 - **placed**: FacQA (de-tokenised) and translated SQuAD passages set among the BM25-closest
   paragraphs of the unlabeled articles (``articles.jsonl``), so the answer sits in real news
   surroundings; the same question without its passage is an unanswerable example;
+- **swapped** (``--swapped``, ``qa/train`` only): an answerable question with one of its names
+  (a run of capitalised words found in its article) replaced by a name of the same kind from
+  another article's questions that this article never mentions ("Siapa Kapolres Serang ...?" ->
+  "Siapa Kapolres Bogor ...?"), asked of its gold paragraph and neighbours: unanswerable, the way
+  real articles invite a same-type answer about someone or somewhere else;
 - **replay**: a sample of the reader v2 mix (:mod:`qa.training.mix`), so Wikipedia and sentence-level
   skills stay; ``--wiki N`` adds N more IDK-MRC / TyDi QA train questions (about 44% adversarial
   unanswerables), so the reader keeps declining questions that name the passage's own entities.
@@ -134,6 +139,66 @@ def annotated_examples(articles: list[AnnotatedArticle], rng: random.Random, cop
     return out
 
 
+#: A name in a question: a run of capitalised words (``Polres Serang``, ``APBN``, ``Jakarta-Bandung``).
+_NAME = re.compile(r"[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*")
+#: Capitalised but not names worth swapping: days, months, question words.
+_NOT_NAMES = frozenset("""
+senin selasa rabu kamis jumat sabtu minggu januari februari maret april mei juni juli agustus september
+oktober november desember apa siapa kapan di mana dimana mengapa kenapa bagaimana berapa dalam pada sejak
+""".split())
+
+
+def question_names(question: str) -> list[str]:
+    """Names in ``question`` after its first word (which is capitalised anyway)."""
+    first = re.match(r"\s*\S+", question)
+    rest_at = first.end() if first else 0
+    return [m.group() for m in _NAME.finditer(question, rest_at)
+            if m.group().lower() not in _NOT_NAMES and not m.group().isdigit()]
+
+
+def _same_kind(name: str, other: str) -> bool:
+    """A rough type match without a tagger: abbreviations for abbreviations, the same first word
+    (``Kabupaten``, ``Menteri``, ``Bank``) when the name has several, else the same word count; never
+    a name sharing a word with the original (``Erwin`` -> ``Erwin Gunawan`` could be the same man)."""
+    a, b = name.split(), other.split()
+    kind_word = len(a) > 1 and len(b) > 1 and a[0] == b[0]
+    if {w.lower() for w in a[kind_word:]} & {w.lower() for w in b[kind_word:]}:
+        return False
+    if name.isupper() or other.isupper():
+        return name.isupper() and other.isupper() and len(a) == len(b) == 1
+    return kind_word or len(a) == len(b) == 1
+
+
+def swapped_examples(articles: list[AnnotatedArticle], rng: random.Random, copies: int = 1) -> list[Example]:
+    """Answerable questions made unanswerable by naming someone or something the article does not.
+
+    The swapped-in name comes from another article's questions and is of the same rough kind
+    (:func:`_same_kind`); the question is then read against the paragraph that answered it (with
+    0-2 neighbours).
+    """
+    pool = sorted({n for art in articles for q in art.questions for n in question_names(q.question)})
+    out: list[Example] = []
+    for art in articles:
+        paras = [art.title, *art.paragraphs]
+        lowered = art.text.lower()
+        absent = [n for n in pool if n.lower() not in lowered]
+        for q in art.questions:
+            names = [n for n in question_names(q.question) if n.lower() in lowered]
+            gold = next((i for i, p in enumerate(paras) if q.answers and q.answers[0] in p), None)
+            if not names or gold is None:
+                continue
+            for c in range(copies):
+                name = rng.choice(names)
+                kind = [n for n in absent if _same_kind(name, n)]
+                if not kind:
+                    continue
+                new = re.sub(rf"\b{re.escape(name)}\b", rng.choice(kind), q.question, count=1)
+                lo = max(0, gold - rng.randint(0, 1))
+                picked = range(lo, min(len(paras), gold + rng.randint(0, 1) + 1))
+                out.append(Example(f"{q.id}-s{c}", new, "\n\n".join(paras[i] for i in picked)))
+    return out
+
+
 def unlabeled_paragraphs(path: Path, exclude_titles: set[str] = frozenset()) -> list[str]:  # type: ignore[assignment]
     """Paragraphs (40+ characters) of the unlabeled articles."""
     out = []
@@ -170,13 +235,15 @@ def placed_examples(passages: list[Example], paragraphs: list[str], rng: random.
 
 
 def build(news_dir: Path, data_dir: Path, *, seed: int = 21, copies: int = 2, facqa: int = 1000,
-          squad_id: int = 800, replay: int = 2000, wiki: int = 0) -> list[Example]:
+          squad_id: int = 800, replay: int = 2000, wiki: int = 0, swapped: int = 0) -> list[Example]:
     """The whole real-article mix, shuffled; each count is a sample size (0 leaves that source out)."""
     rng = random.Random(seed)
     train_dir = news_dir / "qa" / "train"
     refuse_eval_split(train_dir)
     articles = annotated_articles(train_dir)
     parts = [annotated_examples(articles, rng, copies)] if copies else []
+    if swapped:
+        parts.append(swapped_examples(articles, rng, swapped))
     if facqa or squad_id:
         paragraphs = unlabeled_paragraphs(news_dir / "articles.jsonl")
         pool = rng.sample([detokenized(e) for e in load_squad(data_dir / FACQA)], facqa) if facqa else []
@@ -209,13 +276,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--squad-id", type=int, default=800, help="translated SQuAD passages placed likewise")
     ap.add_argument("--replay", type=int, default=2000, help="examples of the reader v2 mix")
     ap.add_argument("--wiki", type=int, default=0, help="further IDK-MRC + TyDi QA train questions")
+    ap.add_argument("--swapped", type=int, default=0,
+                    help="unanswerable copies per annotated question with one name swapped for another article's")
     args = ap.parse_args(argv)
     if not (args.news / "qa" / "train").is_dir():
         raise SystemExit(f"error: {args.news / 'qa' / 'train'} not found: the real-article data "
                          "(../shared/data/news) is needed to make this mix")
     try:
         mix = build(args.news, args.data, seed=args.seed, copies=args.copies, facqa=args.facqa,
-                    squad_id=args.squad_id, replay=args.replay, wiki=args.wiki)
+                    squad_id=args.squad_id, replay=args.replay, wiki=args.wiki, swapped=args.swapped)
     except QAError as exc:
         raise SystemExit(f"error: {exc}") from exc
     save_mix(mix, args.out)
