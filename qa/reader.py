@@ -13,7 +13,7 @@ import functools
 import json
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -197,13 +197,18 @@ class Reader:
         return [(prob, a, b, pi) for prob, _, a, b, pi in out]
 
 
-def int8_exempt(node: str) -> bool:
+def int8_exempt(node: str, fp32_layers: Collection[int] | None = None) -> bool:
     """Products kept in fp32 by the int8 option.
 
-    The feed-forward output projections see GELU activations with large outliers, which int8
-    activations flatten (answers changed in our checks), and the span head is tiny.
+    The span head is tiny. A feed-forward output projection sees GELU activations, which in some
+    layers have outliers that int8 activations flatten (answers changed in our checks): those layers
+    are ``fp32_layers``, measured per reader by the export (``int8_fp32_layers`` in ``reader.json``,
+    :func:`qa.training.export.outlier_layers`); ``None`` keeps them fp32 in every layer.
     """
-    return "qa_outputs" in node or (node.endswith("/output/dense/MatMul") and "/attention/" not in node)
+    if "qa_outputs" in node:
+        return True
+    ffn = re.search(r"/layer\.(\d+)/output/dense/MatMul$", node)
+    return ffn is not None and (fp32_layers is None or int(ffn.group(1)) in fp32_layers)
 
 
 def assemble(base_dir: str, weights: Path) -> Any:
@@ -228,9 +233,10 @@ def assemble(base_dir: str, weights: Path) -> Any:
     return model.eval()
 
 
-def export_shipped(base_dir: str, weights: Path, out: Path, int8: bool = False) -> None:
+def export_shipped(base_dir: str, weights: Path, out: Path, int8: bool = False,
+                   fp32_layers: Collection[int] | None = None) -> None:
     """Export shipped weights (layers + head, no word embeddings) as an ONNX Runtime folder."""
-    _export_span_model(assemble(base_dir, weights), out, int8)
+    _export_span_model(assemble(base_dir, weights), out, int8, fp32_layers)
 
 
 def _export_hf(name: str, out: Path, int8: bool) -> None:
@@ -246,12 +252,13 @@ def _export_hf(name: str, out: Path, int8: bool) -> None:
     _export_span_model(model, out, int8, pad_id=int(tokenizer.pad_token_id or 0))
 
 
-def _export_span_model(model: Any, out: Path, int8: bool, **meta: Any) -> None:
+def _export_span_model(model: Any, out: Path, int8: bool, fp32_layers: Collection[int] | None = None,
+                       **meta: Any) -> None:
     from .runtime import export_graph, quantize_int8
 
     export_graph(model, out, ("start_logits", "end_logits"), {"int8": int8, **meta})
     if int8:
-        quantize_int8(out, int8_exempt)
+        quantize_int8(out, functools.partial(int8_exempt, fp32_layers=fp32_layers))
 
 
 def _finite(x: object) -> bool:
@@ -279,16 +286,20 @@ def _shipped_meta(meta_path: Path) -> dict[str, Any]:
         ("'calibration.bias' (a number)", _finite(cal.get("bias"))),
         ("'threshold' (a number from 0 to 1)", _finite(meta.get("threshold")) and 0 <= meta["threshold"] <= 1),
         ("'base' (a model name)", isinstance(meta.get("base", BUNDLED_EMBEDDER), str)),
+        ("'int8_fp32_layers' (layer numbers)", meta.get("int8_fp32_layers") is None or (
+            isinstance(meta["int8_fp32_layers"], list)
+            and all(type(x) is int and x >= 0 for x in meta["int8_fp32_layers"]))),
     ) if not ok]
     if wrong:
         raise ModelError(f"reader metadata {meta_path} is damaged: missing or wrong {', '.join(wrong)}. {fix}")
     return meta
 
 
-def _export_named_base(base_name: str, weights: Path, int8: bool, out: Path) -> None:
+def _export_named_base(base_name: str, weights: Path, int8: bool, fp32_layers: tuple[int, ...] | None,
+                       out: Path) -> None:
     from .embedder import resolve_model_path
 
-    export_shipped(resolve_model_path(base_name, verify=True), weights, out, int8)
+    export_shipped(resolve_model_path(base_name, verify=True), weights, out, int8, fp32_layers)
 
 
 @functools.lru_cache(maxsize=4)
@@ -325,8 +336,11 @@ def load_reader(name: str = str(DEFAULT_READER), embedder: Embedder | None = Non
                              f"{meta['sha256'][:12]}...). Restore them with `git checkout -- {weights}`.")
         base_name = meta.get("base", BUNDLED_EMBEDDER)
         base = embedder if embedder is not None and embedder.name == base_name else load_embedder(base_name, threads)
-        build = functools.partial(_export_named_base, base_name, weights, int8)
-        encoder = load_encoder(folder_key("reader" + suffix, digest), build, base.word_embeddings(), threads)
+        layers = meta.get("int8_fp32_layers")
+        fp32_layers = tuple(sorted(layers)) if int8 and layers is not None else None
+        build = functools.partial(_export_named_base, base_name, weights, int8, fp32_layers)
+        source = digest if fp32_layers is None else f"{digest}|fp32:{','.join(map(str, fp32_layers))}"
+        encoder = load_encoder(folder_key("reader" + suffix, source), build, base.word_embeddings(), threads)
         tokenizer, pad_id = base.tokenizer, base.pad_id
         cal, threshold, label = meta["calibration"], meta["threshold"], f"{path.name}@{digest[:12]}"
     else:

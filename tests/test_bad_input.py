@@ -162,6 +162,8 @@ READER_META: dict[str, bytes | None] = {  # reader.json content; None: deleted
     "calibration-null": _with(calibration=None),
     "scale-string": _with(calibration={"scale": "1", "bias": 0.0}),
     "sha256-number": _with(sha256=12),
+    "fp32-layers-string": _with(int8_fp32_layers="0,4,5"),
+    "fp32-layers-negative": _with(int8_fp32_layers=[0, -4]),
 }
 
 

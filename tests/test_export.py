@@ -56,3 +56,17 @@ def test_export_picks_calibrates_and_ships(tmp_path) -> None:
     meta = json.loads((tmp_path / "out" / META).read_text())
     assert meta["checkpoint"] == "step7.safetensors" and meta["sha256"] == sha256_file(tmp_path / "out" / WEIGHTS)
     assert 0 < meta["threshold"] <= 1 and meta["calibration"]["scale"] > 0
+    assert all(0 <= i < 12 for i in meta["int8_fp32_layers"])  # measured, not assumed
+
+
+def test_int8_keeps_fp32_only_the_head_and_the_named_feed_forward_layers() -> None:
+    from qa.reader import int8_exempt
+
+    def node(layer: int, part: str) -> str:
+        return f"/model/bert/encoder/layer.{layer}/{part}/MatMul"
+
+    assert int8_exempt("/model/qa_outputs/MatMul", [])
+    assert int8_exempt(node(4, "output/dense"), [0, 4, 5]) and not int8_exempt(node(3, "output/dense"), [0, 4, 5])
+    assert not int8_exempt(node(4, "attention/output/dense"), [0, 4, 5])
+    assert not int8_exempt(node(4, "intermediate/dense"), [4])
+    assert int8_exempt(node(11, "output/dense"), None)  # readers exported before the measure: all kept
