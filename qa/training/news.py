@@ -17,7 +17,8 @@ paragraphs, so the reader has to learn which paragraph answers. Made here, repro
   (a run of capitalised words found in its article) replaced by a name of the same kind from
   another article's questions that this article never mentions ("Siapa Kapolres Serang ...?" ->
   "Siapa Kapolres Bogor ...?"), asked of its gold paragraph and neighbours: unanswerable, the way
-  real articles invite a same-type answer about someone or somewhere else;
+  real articles invite a same-type answer about someone or somewhere else (off by default: a draw
+  with it read real articles and IDK-MRC worse, see the model card);
 - **replay**: a sample of the reader v2 mix (:mod:`qa.training.mix`), so Wikipedia and sentence-level
   skills stay; ``--wiki N`` adds N more IDK-MRC / TyDi QA train questions (about 44% adversarial
   unanswerables), so the reader keeps declining questions that name the passage's own entities.
@@ -158,8 +159,9 @@ def question_names(question: str) -> list[str]:
 
 def _same_kind(name: str, other: str) -> bool:
     """A rough type match without a tagger: abbreviations for abbreviations, the same first word
-    (``Kabupaten``, ``Menteri``, ``Bank``) when the name has several, else the same word count; never
-    a name sharing a word with the original (``Erwin`` -> ``Erwin Gunawan`` could be the same man)."""
+    (``Kabupaten``, ``Menteri``, ``Bank``) when both have several, else one word for one word; never
+    a name sharing another word with the original (``Polres Serang`` -> ``Polres Serang Kota`` could
+    be the same place)."""
     a, b = name.split(), other.split()
     kind_word = len(a) > 1 and len(b) > 1 and a[0] == b[0]
     if {w.lower() for w in a[kind_word:]} & {w.lower() for w in b[kind_word:]}:
