@@ -26,6 +26,7 @@ from tqdm import tqdm
 from ..e5convert import bundled_embedder_dir
 from ..settings import cache_dir
 from ..squad import Example, load_squad
+from .distill import distill_loss, pad_teacher, teacher_logits
 
 DATA_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "qa"
 WIKI_FILES = ("idk_mrc_train.json", "tydiqa_id_train.json")
@@ -126,6 +127,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--init", type=Path, default=None,
                     help="start from a step*.safetensors of an earlier run (new optimiser and schedule)")
+    ap.add_argument("--teacher", type=Path, nargs="+", default=None,
+                    help="safetensors of earlier readers: also learn the mean of their logits (qa.training.distill)")
+    ap.add_argument("--kd-weight", type=float, default=0.5, help="share of the distillation loss (with --teacher)")
+    ap.add_argument("--kd-temperature", type=float, default=2.0)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
                     help="torch device (default: cuda when available; the recipe was sized for 2 CPU cores)")
@@ -151,6 +156,8 @@ def main(argv: list[str] | None = None) -> None:
     model.to(args.device)
     files = args.train or [args.data / name for name in WIKI_FILES]
     feats = featurise(training_examples(files), tokenizer, args.max_len, args.stride)
+    if args.teacher:
+        teacher_logits(feats, model, args.teacher, tokenizer.pad_token_id)
     steps_per_epoch = math.ceil(len(feats) / args.batch_size)
     total = int(steps_per_epoch * args.epochs)
     if args.max_steps:
@@ -185,8 +192,16 @@ def main(argv: list[str] | None = None) -> None:
         if pos == 0 or not epoch_batches:
             epoch_rng = random.Random(args.seed * 1000 + epoch)
             epoch_batches = batches(feats, args.batch_size, epoch_rng)
-        batch = {k: v.to(args.device) for k, v in collate(epoch_batches[pos], tokenizer.pad_token_id).items()}
-        loss = model(**batch).loss
+        batch = collate(epoch_batches[pos], tokenizer.pad_token_id)
+        if args.teacher:
+            batch |= pad_teacher(epoch_batches[pos], batch["input_ids"].shape[1])
+        batch = {k: v.to(args.device) for k, v in batch.items()}
+        teacher = (batch.pop("t_start"), batch.pop("t_end")) if args.teacher else None
+        out = model(**batch)
+        loss = out.loss
+        if teacher:
+            kd = distill_loss(out.start_logits, out.end_logits, *teacher, batch["attention_mask"], args.kd_temperature)
+            loss = (1 - args.kd_weight) * loss + args.kd_weight * kd
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
