@@ -29,7 +29,7 @@ def _save(model: torch.nn.Module, path: Path) -> Path:
 def test_teacher_logits_are_the_mean_and_the_student_is_unchanged(tmp_path: Path) -> None:
     student, a, b = _tiny(0), _tiny(1), _tiny(2)
     before = {k: v.clone() for k, v in student.state_dict().items()}
-    feats = [{"input_ids": [2, 5, 7, 9, 3]}, {"input_ids": [2, 4, 3]}]
+    feats = [{"input_ids": [2, 5, 7, 9, 3], "start": 0, "end": 0}, {"input_ids": [2, 4, 3], "start": 0, "end": 0}]
     teacher_logits(feats, student, [_save(a, tmp_path / "a.safetensors"), _save(b, tmp_path / "b.safetensors")],
                    pad_id=0)
     assert all(torch.equal(before[k], v) for k, v in student.state_dict().items())
@@ -46,7 +46,8 @@ def test_a_mismatched_teacher_is_refused(tmp_path: Path) -> None:
     other = BertForQuestionAnswering(BertConfig(vocab_size=30, hidden_size=16, num_hidden_layers=1,
                                                 num_attention_heads=2, intermediate_size=32))
     with pytest.raises((SystemExit, RuntimeError)):
-        teacher_logits([{"input_ids": [2, 3]}], _tiny(0), [_save(other, tmp_path / "o.safetensors")], pad_id=0)
+        teacher_logits([{"input_ids": [2, 3], "start": 0, "end": 0}], _tiny(0),
+                       [_save(other, tmp_path / "o.safetensors")], pad_id=0)
 
 
 def test_distill_loss_is_zero_for_the_teacher_and_ignores_padding() -> None:

@@ -30,6 +30,8 @@ def teacher_logits(feats: list[dict], model: torch.nn.Module, paths: list[Path],
     """
     from safetensors.torch import load_file
 
+    from .train import collate  # train imports this module
+
     own = {k: v.clone() for k, v in model.state_dict().items()}
     order = sorted(range(len(feats)), key=lambda i: len(feats[i]["input_ids"]))
     sums: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
@@ -42,14 +44,8 @@ def teacher_logits(feats: list[dict], model: torch.nn.Module, paths: list[Path],
         with torch.inference_mode():
             for b in tqdm(range(0, len(order), batch_size), desc=f"teacher {path.name}", mininterval=30):
                 idx = order[b : b + batch_size]
-                width = max(len(feats[i]["input_ids"]) for i in idx)
-                ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
-                mask = torch.zeros((len(idx), width), dtype=torch.long)
-                for r, i in enumerate(idx):
-                    n = len(feats[i]["input_ids"])
-                    ids[r, :n] = torch.tensor(feats[i]["input_ids"])
-                    mask[r, :n] = 1
-                out = model(input_ids=ids.to(device), attention_mask=mask.to(device))
+                batch = collate([feats[i] for i in idx], pad_id)
+                out = model(input_ids=batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device))
                 for r, i in enumerate(idx):
                     n = len(feats[i]["input_ids"])
                     s, e = out.start_logits[r, :n].float().cpu(), out.end_logits[r, :n].float().cpu()
