@@ -5,8 +5,8 @@
 
 Earlier readers of one lineage disagree where each is weak (one declines Wikipedia's adversarial
 questions better, another reads real articles better); the mean of their start/end logits is a
-softer, usually better target than the gold span alone. The teachers' logits are computed once per
-training window before training (a forward pass per window and teacher: about a third of a training
+softer, often better target than the gold span alone. The teachers' logits are computed once per
+training window before training (a forward pass per window and teacher: about a quarter of a training
 epoch's time per teacher on a CPU), so a step then costs what it costs without them.
 """
 
