@@ -110,8 +110,10 @@ def test_closed_pipe_and_ctrl_c_end_quietly():
     assert proc.wait(timeout=300) == 141
     assert b"Traceback" not in proc.stderr.read()
 
+    # Ctrl-C as a shell gives it: a child inherits an ignored SIGINT, which a library of an earlier test can leave
     proc = subprocess.Popen([sys.executable, "-m", "qa", "ask", "-"], cwd=ROOT, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     proc.stdin.write(lines)
     proc.stdin.flush()
     assert proc.stdout.readline()  # answering has started
