@@ -284,12 +284,9 @@ def _chat(qa: Any, args: argparse.Namespace) -> int:
         while True:
             try:
                 line = clean(input("Pertanyaan> ")).strip()
-            except EOFError:
+            except (EOFError, KeyboardInterrupt):
                 print()
                 break
-            except KeyboardInterrupt:  # Ctrl-C at the prompt ends like Ctrl-C mid-answer (exit 130)
-                print()
-                raise
             if not sys.stdin.isatty():  # piped questions: show them, so the transcript reads like a chat
                 print(line)
             if line in QUIT:
